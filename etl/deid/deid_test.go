@@ -1,0 +1,108 @@
+package deid
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestZIP3(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"02139", "021"}, {"02139-4307", "021"}, {"03601", "000"}, {"89301", "000"},
+		{"10201", "000"}, {"20301", "000"}, {"55601", "000"}, {"79001", "000"},
+		{"12345", "123"}, {"", ""}, {"1234", ""}, {"ABCDE", ""}, {"021394307", ""},
+	} {
+		if got := ZIP3(c.in); got != c.want {
+			t.Errorf("ZIP3(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAge(t *testing.T) {
+	d := func(s string) time.Time { x, _ := time.Parse("2006-01-02", s); return x }
+	if a := AgeAt(d("1935-06-15"), d("2025-06-14")); a != 89 {
+		t.Errorf("age = %d, want 89", a)
+	}
+	if Over89(d("1935-06-15"), d("2025-06-14")) {
+		t.Error("89 is not over 89")
+	}
+	if !Over89(d("1935-06-15"), d("2025-06-15")) {
+		t.Error("90th birthday is over 89")
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	if p, err := ParseProfile("limited"); err != nil || p != ProfileLimited {
+		t.Fatalf("limited: %v %v", p, err)
+	}
+	for _, s := range []string{"shifted", "safe_harbor", "none", ""} {
+		if _, err := ParseProfile(s); err == nil {
+			t.Errorf("ParseProfile(%q) accepted", s)
+		}
+	}
+}
+
+func TestVaultStableAcrossSaves(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "vault")
+	v, err := OpenVault(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := v.Surrogate(NSPatient, "pat-1")
+	if err := v.Bind(NSMRN, "MRN1", p1); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := v.Surrogate(NSPatient, "pat-1")
+	if again != p1 {
+		t.Fatalf("Surrogate not stable: %s then %s", p1, again)
+	}
+	p2, _ := v.Surrogate(NSPatient, "pat-2")
+	if p2 == p1 || len(p1) != 16 {
+		t.Fatalf("surrogates %q %q", p1, p2)
+	}
+	if err := v.Bind(NSMRN, "MRN1", p2); !errors.Is(err, ErrConflict) {
+		t.Fatalf("rebinding MRN1 to another patient: %v, want ErrConflict", err)
+	}
+	rk := v.RecordKey("Encounter", "e1")
+	if err := v.Save(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("vault file mode %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+
+	w, err := OpenVault(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := w.Lookup(NSMRN, "MRN1"); !ok || s != p1 {
+		t.Fatalf("after reload MRN1 -> %q %v, want %q", s, ok, p1)
+	}
+	if s, _ := w.Surrogate(NSPatient, "pat-2"); s != p2 {
+		t.Fatalf("after reload pat-2 -> %q, want %q", s, p2)
+	}
+	if w.RecordKey("Encounter", "e1") != rk {
+		t.Fatal("record key changed across reload")
+	}
+	if w.RecordKey("Encounter", "e2") == rk || w.RecordKey("Appointment", "e1") == rk {
+		t.Fatal("record keys collide across ids or kinds")
+	}
+	if w.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", w.Len())
+	}
+}
+
+func TestVaultRejectsCorruptFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vault")
+	os.WriteFile(path, []byte("{\"format\":\"carelens-vault/1\",\"secret\":\"00\"}\n"), 0o600)
+	if _, err := OpenVault(path); err == nil {
+		t.Fatal("short secret accepted")
+	}
+	os.WriteFile(path, []byte("hello\n"), 0o600)
+	if _, err := OpenVault(path); err == nil {
+		t.Fatal("non-vault file accepted")
+	}
+}

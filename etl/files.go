@@ -1,0 +1,433 @@
+package etl
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"encoding/json"
+
+	"github.com/carelens/carelens/etl/crm"
+	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/etl/fhir"
+	"github.com/carelens/carelens/internal/store"
+)
+
+// FilesOptions configures a FilesJob.
+type FilesOptions struct {
+	// Dir holds ehr/ (FHIR NDJSON, optionally with a Bulk Data manifest.json)
+	// and/or crm/ (the CRM export contract).
+	Dir       string
+	DB        *store.DB
+	Vault     *deid.Vault
+	Profile   deid.Profile
+	Logger    *slog.Logger
+	BatchSize int // rows per Arrow batch; 0 = 16384
+	// Now returns the current time; nil = time.Now. AsOf for the 90+ rule is
+	// the manifest's transactionTime when there is one, else Now.
+	Now func() time.Time
+}
+
+// FilesJob loads an EHR export and a CRM export from a folder.
+type FilesJob struct{ opt FilesOptions }
+
+// NewFilesJob returns a job loading opt.Dir.
+func NewFilesJob(opt FilesOptions) *FilesJob {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 16384
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &FilesJob{opt: opt}
+}
+
+// Name implements Job.
+func (j *FilesJob) Name() string { return "files" }
+
+// ErrNoInput reports a source folder with nothing to load.
+var ErrNoInput = errors.New("no input files")
+
+// Manifest is the part of a Bulk Data $export completion manifest carelens reads.
+type Manifest struct {
+	TransactionTime string `json:"transactionTime"`
+	Output          []struct {
+		Type string `json:"type"`
+		URL  string `json:"url"`
+	} `json:"output"`
+}
+
+type quarantined struct {
+	source, file, entity, reason string
+	line                         int64
+}
+
+type quarantineLog struct {
+	mu   sync.Mutex
+	rows []quarantined
+}
+
+func (q *quarantineLog) add(r quarantined) {
+	q.mu.Lock()
+	q.rows = append(q.rows, r)
+	q.mu.Unlock()
+}
+
+// ehrFiles lists the NDJSON files per resource type, from the manifest when
+// present (it decides which files are read), else by file name Type[.NNN].ndjson[.gz].
+func ehrFiles(dir string) (files map[string][]string, m *Manifest, err error) {
+	files = map[string][]string{}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	switch {
+	case err == nil:
+		m = &Manifest{}
+		if err := json.Unmarshal(b, m); err != nil {
+			return nil, nil, fmt.Errorf("%s: not a Bulk Data manifest", filepath.Join(dir, "manifest.json"))
+		}
+		for _, o := range m.Output {
+			name := path.Base(o.URL)
+			files[o.Type] = append(files[o.Type], filepath.Join(dir, name))
+		}
+		return files, m, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return files, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(n, ".ndjson") || strings.HasSuffix(n, ".ndjson.gz")) {
+			continue
+		}
+		typ, _, _ := strings.Cut(n, ".")
+		files[typ] = append(files[typ], filepath.Join(dir, n))
+	}
+	for _, fs := range files {
+		sort.Strings(fs)
+	}
+	return files, nil, nil
+}
+
+// crmFile finds name.csv or name.csv.gz in dir.
+func crmFile(dir, name string) string {
+	for _, n := range []string{name + ".csv", name + ".csv.gz"} {
+		p := filepath.Join(dir, n)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Run loads the folder in one transaction. On any failure other than bad
+// records the transaction is rolled back, the previous snapshot stays, and a
+// failed run is recorded.
+func (j *FilesJob) Run(ctx context.Context) (*Result, error) {
+	o := j.opt
+	res := &Result{RunID: newRunID(), Job: j.Name(), Profile: string(o.Profile), Started: o.Now().UTC()}
+	log := o.Logger.With("job", j.Name(), "run_id", res.RunID)
+	log.Info("etl run started")
+	err := j.load(ctx, res, log)
+	res.Duration = o.Now().Sub(res.Started)
+	res.total()
+	if err != nil {
+		res.Status, res.Error, res.SnapshotID = "failed", err.Error(), 0
+		if rerr := recordRun(context.WithoutCancel(ctx), o.DB, nil, res); rerr != nil {
+			log.Error("record failed run", "error", rerr)
+		}
+		log.Error("etl run failed", "error", err, "duration_ms", res.Duration.Milliseconds())
+		return res, err
+	}
+	log.Info("etl run succeeded", "snapshot_id", res.SnapshotID, "rows_read", res.Read,
+		"rows_loaded", res.Loaded, "rows_quarantined", res.Quarantined, "duration_ms", res.Duration.Milliseconds())
+	return res, nil
+}
+
+func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) error {
+	o := j.opt
+	ehrDir, crmDir := filepath.Join(o.Dir, "ehr"), filepath.Join(o.Dir, "crm")
+	files, manifest, err := ehrFiles(ehrDir)
+	if err != nil {
+		return err
+	}
+	var crmFiles []string
+	for _, e := range crm.Entities {
+		if p := crmFile(crmDir, e.Name); p != "" {
+			crmFiles = append(crmFiles, p)
+		}
+	}
+	if len(files) == 0 && len(crmFiles) == 0 {
+		return fmt.Errorf("%w in %s (expected ehr/*.ndjson and/or crm/*.csv)", ErrNoInput, o.Dir)
+	}
+	asOf := o.Now().UTC()
+	if manifest != nil && manifest.TransactionTime != "" {
+		if t, err := fhir.ParseDateTime(manifest.TransactionTime); err == nil {
+			asOf = t
+		}
+	}
+	for typ, fs := range files {
+		if fhir.EntityFor(typ) == nil {
+			log.Warn("resource type not loaded", "type", typ, "files", len(fs))
+		}
+	}
+
+	tx, err := o.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	q := &quarantineLog{}
+	rel := func(p string) string {
+		if r, err := filepath.Rel(o.Dir, p); err == nil {
+			return r
+		}
+		return p
+	}
+
+	fm := &fhir.Mapper{Vault: o.Vault, AsOf: asOf}
+	for _, ent := range fhir.Entities {
+		fs := files[ent.Type]
+		if len(fs) == 0 {
+			continue
+		}
+		cnt := &Count{Source: "ehr", Entity: ent.Type}
+		res.Counts = append(res.Counts, cnt)
+		fill := ndjsonFill(fs, ent, fm, q, cnt, rel)
+		n, err := tx.Upsert(ctx, ent.Table, store.NewStream(ctx, ent.Table, o.BatchSize, fill))
+		if err != nil {
+			return fmt.Errorf("%s: %w", ent.Type, err)
+		}
+		cnt.Rows = n
+		log.Info("loaded", "source", "ehr", "entity", ent.Type, "read", cnt.Read, "loaded", cnt.Loaded, "quarantined", cnt.Quarantined, "rows", n)
+	}
+
+	cm := &crm.Mapper{Vault: o.Vault}
+	for _, ent := range crm.Entities {
+		p := crmFile(crmDir, ent.Name)
+		if p == "" {
+			continue
+		}
+		cnt := &Count{Source: "crm", Entity: ent.Name}
+		res.Counts = append(res.Counts, cnt)
+		rd, err := crm.Open(p, ent.Required)
+		if err != nil {
+			// A bad file never aborts the others: it is quarantined whole.
+			q.add(quarantined{source: "crm", file: rel(p), entity: ent.Name, reason: fileReason(err)})
+			log.Warn("file quarantined", "source", "crm", "entity", ent.Name, "file", rel(p))
+			continue
+		}
+		fill := csvFill(rd, ent, cm, q, cnt, rel(p))
+		n, err := tx.Upsert(ctx, ent.Table, store.NewStream(ctx, ent.Table, o.BatchSize, fill))
+		rd.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", ent.Name, err)
+		}
+		cnt.Rows = n
+		log.Info("loaded", "source", "crm", "entity", ent.Name, "read", cnt.Read, "loaded", cnt.Loaded, "quarantined", cnt.Quarantined, "rows", n)
+	}
+	res.Linked, res.Unlinked = cm.Linked, cm.Unlinked
+
+	var snap int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(snapshot_id), 0) + 1 FROM etl_runs`).Scan(&snap); err != nil {
+		return fmt.Errorf("next snapshot: %w", err)
+	}
+	res.SnapshotID, res.Status = snap, "succeeded"
+	res.total()
+	if err := writeQuarantine(ctx, tx, res.RunID, q.rows); err != nil {
+		return err
+	}
+	res.Duration = o.Now().Sub(res.Started)
+	if err := recordRun(ctx, nil, tx, res); err != nil {
+		return err
+	}
+	// The vault is saved before the warehouse commits: a warehouse never
+	// holds a surrogate the vault could lose.
+	if err := o.Vault.Save(); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// fileReason describes a file-level failure without echoing file contents.
+func fileReason(err error) string {
+	var pe *csv.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return "file unreadable: broken CSV header"
+	case errors.Is(err, os.ErrNotExist):
+		return "file listed but missing"
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return "file unreadable: " + msg
+}
+
+func ndjsonFill(files []string, ent *fhir.Entity, m *fhir.Mapper, q *quarantineLog, cnt *Count, rel func(string) string) store.Fill {
+	var (
+		idx int
+		lr  *fhir.LineReader
+		seq int64
+	)
+	return func(ctx context.Context, b *store.Batch, max int) (bool, error) {
+		for b.Len() < max {
+			if lr == nil {
+				if idx == len(files) {
+					return false, nil
+				}
+				var err error
+				if lr, err = fhir.OpenNDJSON(files[idx]); err != nil {
+					q.add(quarantined{source: "ehr", file: rel(files[idx]), entity: ent.Type, reason: fileReason(err)})
+					idx++
+					continue
+				}
+			}
+			line, n, err := lr.Next()
+			switch {
+			case err == io.EOF:
+				lr.Close()
+				lr = nil
+				idx++
+				continue
+			case errors.Is(err, fhir.ErrLineTooLong):
+				cnt.Read++
+				cnt.Quarantined++
+				q.add(quarantined{source: "ehr", file: rel(files[idx]), line: n, entity: ent.Type, reason: err.Error()})
+				continue
+			case err != nil:
+				// The rest of the file cannot be read (a truncated gzip, an
+				// I/O error): record where it broke and go on with the next.
+				q.add(quarantined{source: "ehr", file: rel(files[idx]), line: n + 1, entity: ent.Type, reason: fileReason(err)})
+				lr.Close()
+				lr = nil
+				idx++
+				continue
+			}
+			cnt.Read++
+			seq++
+			if err := ent.Map(m, line, b, seq); err != nil {
+				var re *fhir.RecordError
+				if !errors.As(err, &re) {
+					return false, err
+				}
+				cnt.Quarantined++
+				q.add(quarantined{source: "ehr", file: rel(files[idx]), line: n, entity: ent.Type, reason: re.Reason})
+				continue
+			}
+			cnt.Loaded++
+		}
+		return true, nil
+	}
+}
+
+func csvFill(rd *crm.Reader, ent *crm.Entity, m *crm.Mapper, q *quarantineLog, cnt *Count, file string) store.Fill {
+	var seq int64
+	return func(ctx context.Context, b *store.Batch, max int) (bool, error) {
+		for b.Len() < max {
+			rec, line, err := rd.Next()
+			if err == io.EOF {
+				return false, nil
+			}
+			cnt.Read++
+			seq++
+			if err != nil {
+				var pe *csv.ParseError
+				reason := "wrong number of fields"
+				switch {
+				case errors.As(err, &pe):
+					reason = "broken CSV quoting"
+				case !errors.Is(err, crm.ErrShortRecord):
+					return false, fmt.Errorf("%s: %w", file, err)
+				}
+				cnt.Quarantined++
+				q.add(quarantined{source: "crm", file: file, line: line, entity: ent.Name, reason: reason})
+				continue
+			}
+			if err := ent.Map(m, rec, b, seq); err != nil {
+				var re *crm.RecordError
+				if !errors.As(err, &re) {
+					return false, err
+				}
+				cnt.Quarantined++
+				q.add(quarantined{source: "crm", file: file, line: line, entity: ent.Name, reason: re.Reason})
+				continue
+			}
+			cnt.Loaded++
+		}
+		return true, nil
+	}
+}
+
+func writeQuarantine(ctx context.Context, tx *store.Tx, runID string, rows []quarantined) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	i := 0
+	fill := func(ctx context.Context, b *store.Batch, max int) (bool, error) {
+		for ; i < len(rows) && b.Len() < max; i++ {
+			r := rows[i]
+			b.Row().Str(runID).Str(r.source).Str(r.file).Int64(r.line, true).Str(r.entity).Str(r.reason).End(int64(i))
+		}
+		return i < len(rows), nil
+	}
+	if _, err := tx.Append(ctx, store.Quarantine, store.NewStream(ctx, store.Quarantine, 16384, fill)); err != nil {
+		return fmt.Errorf("write quarantine: %w", err)
+	}
+	return nil
+}
+
+// recordRun writes the run and its counts, inside tx when given, else in a
+// transaction of its own on db.
+func recordRun(ctx context.Context, db *store.DB, tx *store.Tx, r *Result) error {
+	if tx == nil {
+		var err error
+		if tx, err = db.Begin(ctx); err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := recordRun(ctx, nil, tx, r); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}
+	var snap any
+	if r.SnapshotID > 0 {
+		snap = r.SnapshotID
+	}
+	var errMsg any
+	if r.Error != "" {
+		errMsg = r.Error
+	}
+	finished := r.Started.Add(r.Duration)
+	if _, err := tx.Exec(ctx, `INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.RunID, snap, r.Job, r.Status, r.Profile, r.Started, finished, r.Duration.Milliseconds(),
+		r.Read, r.Loaded, r.Quarantined, errMsg); err != nil {
+		return fmt.Errorf("record run: %w", err)
+	}
+	for _, c := range r.Counts {
+		if _, err := tx.Exec(ctx, `INSERT INTO etl_run_counts VALUES (?, ?, ?, ?, ?, ?)`,
+			r.RunID, c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined); err != nil {
+			return fmt.Errorf("record run counts: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package etl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Job is one ETL job. Run loads its source once; it returns the run's result
+// even when it fails, so the failure can be reported.
+type Job interface {
+	Name() string
+	Run(ctx context.Context) (*Result, error)
+}
+
+// Count is the accounting of one entity of one source in a run:
+// Read = Loaded + Quarantined. Loaded counts records accepted (a record may
+// give zero rows, like a payer Organization, or several, like a blood-pressure
+// panel); Rows counts warehouse rows written.
+type Count struct {
+	Source      string `json:"source"`
+	Entity      string `json:"entity"`
+	Read        int64  `json:"read"`
+	Loaded      int64  `json:"loaded"`
+	Quarantined int64  `json:"quarantined"`
+	Rows        int64  `json:"rows"`
+}
+
+// Result describes one run.
+type Result struct {
+	RunID       string        `json:"run_id"`
+	Job         string        `json:"job"`
+	Status      string        `json:"status"` // succeeded | failed
+	SnapshotID  int64         `json:"snapshot_id,omitempty"`
+	Profile     string        `json:"deid_profile"`
+	Started     time.Time     `json:"started_at"`
+	Duration    time.Duration `json:"duration_ns"`
+	Counts      []*Count      `json:"counts"`
+	Read        int64         `json:"rows_read"`
+	Loaded      int64         `json:"rows_loaded"`
+	Quarantined int64         `json:"rows_quarantined"`
+	// Linked and Unlinked count CRM contacts matched and not matched to an
+	// EHR patient.
+	Linked   int64  `json:"contacts_linked"`
+	Unlinked int64  `json:"contacts_unlinked"`
+	Error    string `json:"error,omitempty"`
+}
+
+func (r *Result) total() {
+	r.Read, r.Loaded, r.Quarantined = 0, 0, 0
+	for _, c := range r.Counts {
+		r.Read += c.Read
+		r.Loaded += c.Loaded
+		r.Quarantined += c.Quarantined
+	}
+}
+
+func newRunID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,375 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+)
+
+// ColType is a warehouse column type and its Arrow representation.
+type ColType int
+
+// Column types, with the DuckDB type each maps to.
+const (
+	String    ColType = iota // VARCHAR
+	Int32                    // INTEGER
+	Int64                    // BIGINT
+	Float64                  // DOUBLE
+	Bool                     // BOOLEAN
+	Date                     // DATE
+	Timestamp                // TIMESTAMP (UTC, microseconds)
+)
+
+// DuckDB returns the DuckDB type name of t.
+func (t ColType) DuckDB() string {
+	return [...]string{"VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP"}[t]
+}
+
+func (t ColType) arrow() arrow.DataType {
+	switch t {
+	case String:
+		return arrow.BinaryTypes.String
+	case Int32:
+		return arrow.PrimitiveTypes.Int32
+	case Int64:
+		return arrow.PrimitiveTypes.Int64
+	case Float64:
+		return arrow.PrimitiveTypes.Float64
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	default:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}
+	}
+}
+
+// Column is one warehouse column.
+type Column struct {
+	Name string
+	Type ColType
+}
+
+// SeqColumn is the extra column every staged batch carries: the position of
+// the row's record in its input, so that the last version of a key in a load
+// wins.
+const SeqColumn = "_seq"
+
+// Table describes a warehouse table that loads upsert by Key: rows whose key
+// appears in a load replace all existing rows with that key. A key may span
+// several rows of one record (an Observation's components).
+type Table struct {
+	Name    string
+	Key     string
+	Columns []Column
+
+	once   sync.Once
+	schema *arrow.Schema
+}
+
+// Schema returns the Arrow schema of a staged batch: the columns, then _seq.
+func (t *Table) Schema() *arrow.Schema {
+	t.once.Do(func() {
+		fs := make([]arrow.Field, 0, len(t.Columns)+1)
+		for _, c := range t.Columns {
+			fs = append(fs, arrow.Field{Name: c.Name, Type: c.Type.arrow(), Nullable: true})
+		}
+		fs = append(fs, arrow.Field{Name: SeqColumn, Type: arrow.PrimitiveTypes.Int64})
+		t.schema = arrow.NewSchema(fs, nil)
+	})
+	return t.schema
+}
+
+func (t *Table) columnList() string {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Batch accumulates rows of one table as Arrow columns. Rows are appended
+// field by field in column order: b.Row().Str(..).Time(..)...End(seq).
+type Batch struct {
+	t   *Table
+	b   *array.RecordBuilder
+	col int
+	n   int
+}
+
+// NewBatch returns an empty batch for t.
+func NewBatch(t *Table) *Batch {
+	return &Batch{t: t, b: array.NewRecordBuilder(memory.DefaultAllocator, t.Schema())}
+}
+
+// Len returns the number of complete rows in the batch.
+func (b *Batch) Len() int { return b.n }
+
+// Row starts a new row.
+func (b *Batch) Row() *Batch {
+	if b.col != 0 {
+		panic(fmt.Sprintf("store: %s: row started before the previous one ended", b.t.Name))
+	}
+	return b
+}
+
+func (b *Batch) next(want ColType) array.Builder {
+	if b.col >= len(b.t.Columns) {
+		panic(fmt.Sprintf("store: %s: too many fields in row", b.t.Name))
+	}
+	c := b.t.Columns[b.col]
+	if c.Type != want {
+		panic(fmt.Sprintf("store: %s.%s is %s, appended %s", b.t.Name, c.Name, c.Type.DuckDB(), want.DuckDB()))
+	}
+	f := b.b.Field(b.col)
+	b.col++
+	return f
+}
+
+// Str appends a string; "" is stored as NULL.
+func (b *Batch) Str(s string) *Batch {
+	f := b.next(String).(*array.StringBuilder)
+	if s == "" {
+		f.AppendNull()
+	} else {
+		f.Append(s)
+	}
+	return b
+}
+
+// Int32 appends an INTEGER, NULL when !ok.
+func (b *Batch) Int32(v int32, ok bool) *Batch {
+	f := b.next(Int32).(*array.Int32Builder)
+	if ok {
+		f.Append(v)
+	} else {
+		f.AppendNull()
+	}
+	return b
+}
+
+// Int64 appends a BIGINT, NULL when !ok.
+func (b *Batch) Int64(v int64, ok bool) *Batch {
+	f := b.next(Int64).(*array.Int64Builder)
+	if ok {
+		f.Append(v)
+	} else {
+		f.AppendNull()
+	}
+	return b
+}
+
+// Float appends a DOUBLE, NULL when !ok.
+func (b *Batch) Float(v float64, ok bool) *Batch {
+	f := b.next(Float64).(*array.Float64Builder)
+	if ok {
+		f.Append(v)
+	} else {
+		f.AppendNull()
+	}
+	return b
+}
+
+// Bool appends a BOOLEAN.
+func (b *Batch) Bool(v bool) *Batch {
+	b.next(Bool).(*array.BooleanBuilder).Append(v)
+	return b
+}
+
+// Date appends the calendar date of t (in t's location); the zero time is NULL.
+func (b *Batch) Date(t time.Time) *Batch {
+	f := b.next(Date).(*array.Date32Builder)
+	if t.IsZero() {
+		f.AppendNull()
+	} else {
+		y, m, d := t.Date()
+		f.Append(arrow.Date32FromTime(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)))
+	}
+	return b
+}
+
+// Time appends a UTC timestamp; the zero time is NULL.
+func (b *Batch) Time(t time.Time) *Batch {
+	f := b.next(Timestamp).(*array.TimestampBuilder)
+	if t.IsZero() {
+		f.AppendNull()
+	} else {
+		f.Append(arrow.Timestamp(t.UTC().UnixMicro()))
+	}
+	return b
+}
+
+// End completes the row; seq orders versions of one key within a load.
+func (b *Batch) End(seq int64) {
+	if b.col != len(b.t.Columns) {
+		panic(fmt.Sprintf("store: %s: row has %d of %d fields", b.t.Name, b.col, len(b.t.Columns)))
+	}
+	b.b.Field(b.col).(*array.Int64Builder).Append(seq)
+	b.col = 0
+	b.n++
+}
+
+// record returns the rows so far as a record and empties the batch.
+func (b *Batch) record() arrow.Record {
+	b.n = 0
+	return b.b.NewRecord()
+}
+
+// Fill appends up to max rows to b. It returns false once its input is
+// exhausted (possibly after appending rows) and an error only for failures
+// that must abort the load; bad records are the filler's to quarantine.
+type Fill func(ctx context.Context, b *Batch, max int) (more bool, err error)
+
+// Stream is an array.RecordReader that runs fill in its own goroutine, so
+// parsing overlaps with DuckDB consuming the previous batch, and keeps at most
+// two batches in memory.
+type Stream struct {
+	t    *Table
+	recs chan arrow.Record
+	stop chan struct{}
+	cur  arrow.Record
+	err  atomic.Pointer[error]
+	refs atomic.Int64
+	once sync.Once
+	rows atomic.Int64
+}
+
+// NewStream starts reading t's rows from fill in batches of batchSize.
+func NewStream(ctx context.Context, t *Table, batchSize int, fill Fill) *Stream {
+	s := &Stream{t: t, recs: make(chan arrow.Record, 1), stop: make(chan struct{})}
+	s.refs.Store(1)
+	go s.produce(ctx, batchSize, fill)
+	return s
+}
+
+func (s *Stream) produce(ctx context.Context, size int, fill Fill) {
+	defer close(s.recs)
+	b := NewBatch(s.t)
+	defer b.b.Release()
+	for {
+		more, err := fill(ctx, b, size)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			s.err.Store(&err)
+			return
+		}
+		if b.Len() > 0 {
+			s.rows.Add(int64(b.Len()))
+			rec := b.record()
+			select {
+			case s.recs <- rec:
+			case <-s.stop:
+				rec.Release()
+				return
+			}
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// Schema implements array.RecordReader.
+func (s *Stream) Schema() *arrow.Schema { return s.t.Schema() }
+
+// Next implements array.RecordReader.
+func (s *Stream) Next() bool {
+	if s.cur != nil {
+		s.cur.Release()
+		s.cur = nil
+	}
+	rec, ok := <-s.recs
+	if !ok {
+		return false
+	}
+	s.cur = rec
+	return true
+}
+
+// Record implements array.RecordReader.
+func (s *Stream) Record() arrow.Record { return s.cur }
+
+// Err implements array.RecordReader: the error that stopped the producer.
+func (s *Stream) Err() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Rows returns the number of rows produced so far.
+func (s *Stream) Rows() int64 { return s.rows.Load() }
+
+// Retain implements array.RecordReader.
+func (s *Stream) Retain() { s.refs.Add(1) }
+
+// Release implements array.RecordReader; the last release stops the producer.
+func (s *Stream) Release() {
+	if s.refs.Add(-1) > 0 {
+		return
+	}
+	s.once.Do(func() {
+		close(s.stop)
+		if s.cur != nil {
+			s.cur.Release()
+			s.cur = nil
+		}
+		for rec := range s.recs {
+			rec.Release()
+		}
+	})
+}
+
+// Upsert stages stream into a temporary table and replaces, for every key it
+// holds, the table's rows with the newest version in the stream (highest
+// _seq). It returns the number of rows written.
+func (tx *Tx) Upsert(ctx context.Context, t *Table, stream array.RecordReader) (int64, error) {
+	stg := "stg_" + t.Name
+	if _, err := tx.Stage(ctx, stg, stream); err != nil {
+		return 0, err
+	}
+	if s, ok := stream.(*Stream); ok {
+		if err := s.Err(); err != nil {
+			return 0, fmt.Errorf("load %s: %w", t.Name, err)
+		}
+	}
+	cols := t.columnList()
+	q := fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[3]s)`, t.Name, t.Key, stg)
+	if _, err := tx.Exec(ctx, q); err != nil {
+		return 0, fmt.Errorf("load %s: delete replaced rows: %w", t.Name, err)
+	}
+	q = fmt.Sprintf(`INSERT INTO %[1]s (%[2]s) SELECT %[2]s FROM %[3]s
+		QUALIFY %[4]s = max(%[4]s) OVER (PARTITION BY %[5]s)`, t.Name, cols, stg, SeqColumn, t.Key)
+	res, err := tx.Exec(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("load %s: insert: %w", t.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	tx.Exec(ctx, "DROP TABLE IF EXISTS "+stg)
+	return n, nil
+}
+
+// Append stages stream and inserts all its rows into t (no key, no upsert).
+func (tx *Tx) Append(ctx context.Context, t *Table, stream array.RecordReader) (int64, error) {
+	stg := "stg_" + t.Name
+	if _, err := tx.Stage(ctx, stg, stream); err != nil {
+		return 0, err
+	}
+	cols := t.columnList()
+	res, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (%[2]s) SELECT %[2]s FROM %[3]s ORDER BY %[4]s`, t.Name, cols, stg, SeqColumn))
+	if err != nil {
+		return 0, fmt.Errorf("append %s: %w", t.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	tx.Exec(ctx, "DROP TABLE IF EXISTS "+stg)
+	return n, nil
+}
