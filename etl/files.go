@@ -177,12 +177,13 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	if len(files) == 0 && len(crmFiles) == 0 {
 		return fmt.Errorf("%w in %s (expected ehr/*.ndjson and/or crm/*.csv)", ErrNoInput, o.Dir)
 	}
-	asOf := o.Now().UTC()
+	asOf := res.Started
 	if manifest != nil && manifest.TransactionTime != "" {
 		if t, err := fhir.ParseDateTime(manifest.TransactionTime); err == nil {
 			asOf = t
 		}
 	}
+	res.AsOf = asOf
 	for typ, fs := range files {
 		if fhir.EntityFor(typ) == nil {
 			log.Warn("resource type not loaded", "type", typ, "files", len(fs))
@@ -418,9 +419,13 @@ func recordRun(ctx context.Context, db *store.DB, tx *store.Tx, r *Result) error
 		errMsg = r.Error
 	}
 	finished := r.Started.Add(r.Duration)
-	if _, err := tx.Exec(ctx, `INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var asOf any
+	if !r.AsOf.IsZero() {
+		asOf = r.AsOf
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.RunID, snap, r.Job, r.Status, r.Profile, r.Started, finished, r.Duration.Milliseconds(),
-		r.Read, r.Loaded, r.Quarantined, errMsg); err != nil {
+		r.Read, r.Loaded, r.Quarantined, errMsg, asOf); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
 	for _, c := range r.Counts {

@@ -70,6 +70,10 @@ func TestFilesJobMini(t *testing.T) {
 	if res.SnapshotID != 1 || res.Status != "succeeded" {
 		t.Errorf("snapshot %d status %s", res.SnapshotID, res.Status)
 	}
+	// The data's time is the manifest's transactionTime, not the clock.
+	if asOf := queryStrings(t, db, `SELECT strftime(data_as_of, '%Y-%m-%dT%H:%M:%S') FROM etl_runs`); fmt.Sprint(asOf) != "[2025-12-31T23:59:59]" {
+		t.Errorf("data_as_of = %v, want the manifest's 2025-12-31T23:59:59", asOf)
+	}
 
 	// Quarantine rows: where and why, and reconciled with the counts (plus
 	// one file-level row: Condition is in the manifest but not on disk).

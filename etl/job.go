@@ -29,12 +29,16 @@ type Count struct {
 
 // Result describes one run.
 type Result struct {
-	RunID       string        `json:"run_id"`
-	Job         string        `json:"job"`
-	Status      string        `json:"status"` // succeeded | failed
-	SnapshotID  int64         `json:"snapshot_id,omitempty"`
-	Profile     string        `json:"deid_profile"`
-	Started     time.Time     `json:"started_at"`
+	RunID      string    `json:"run_id"`
+	Job        string    `json:"job"`
+	Status     string    `json:"status"` // succeeded | failed
+	SnapshotID int64     `json:"snapshot_id,omitempty"`
+	Profile    string    `json:"deid_profile"`
+	Started    time.Time `json:"started_at"`
+	// AsOf is the data's own time: the EHR export's transactionTime, or the
+	// run's start when the source has none. Events after it had not
+	// happened when the data was taken (a booked appointment is not yet due).
+	AsOf        time.Time     `json:"data_as_of"`
 	Duration    time.Duration `json:"duration_ns"`
 	Counts      []*Count      `json:"counts"`
 	Read        int64         `json:"rows_read"`

@@ -216,8 +216,9 @@ func (b *Batch) End(seq int64) {
 	b.n++
 }
 
-// record returns the rows so far as a record and empties the batch.
-func (b *Batch) record() arrow.Record {
+// Flush returns the rows so far as a record (the caller releases it) and
+// empties the batch.
+func (b *Batch) Flush() arrow.Record {
 	b.n = 0
 	return b.b.NewRecord()
 }
@@ -264,7 +265,7 @@ func (s *Stream) produce(ctx context.Context, size int, fill Fill) {
 		}
 		if b.Len() > 0 {
 			s.rows.Add(int64(b.Len()))
-			rec := b.record()
+			rec := b.Flush()
 			select {
 			case s.recs <- rec:
 			case <-s.stop:

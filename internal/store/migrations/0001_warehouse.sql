@@ -171,7 +171,8 @@ CREATE TABLE etl_runs (
     rows_read         BIGINT NOT NULL,
     rows_loaded       BIGINT NOT NULL,
     rows_quarantined  BIGINT NOT NULL,
-    error             VARCHAR
+    error             VARCHAR,
+    data_as_of        TIMESTAMP         -- the source's own time: a Bulk export's transactionTime, else the run's start
 );
 
 CREATE TABLE etl_run_counts (

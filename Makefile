@@ -1,0 +1,49 @@
+# carelens — build, run, test, bench. Every Go command needs -tags duckdb_arrow.
+GO       ?= go
+TAGS     := duckdb_arrow
+BIN      := bin/carelens
+DEMO     ?= data/demo
+PATIENTS ?= 5000
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: all build run demo test vet fmt-check bench assets clean
+
+all: build
+
+build:
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/carelens
+
+# Build, generate the demo population if absent, load it, serve :8080.
+run: build demo
+	$(BIN) etl run --dir $(DEMO)
+	$(BIN) serve
+
+demo: build
+	@if [ ! -f $(DEMO)/ehr/manifest.json ]; then \
+		echo "generating $(PATIENTS) demo patients into $(DEMO)"; \
+		$(BIN) gen --patients $(PATIENTS) --seed 1 --out $(DEMO); \
+	fi
+
+test: fmt-check vet build
+	$(GO) test -tags $(TAGS) -count=1 ./...
+	$(BIN) metrics check
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Benchmarks, each reporting beside its anchor in the same run.
+bench:
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
+
+# Re-fetch the pinned echarts build from npm and verify its checksum.
+assets:
+	./dashboards/update-echarts.sh
+
+clean:
+	rm -rf bin

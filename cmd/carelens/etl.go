@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/carelens/carelens/etl"
+	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/internal/config"
+	"github.com/carelens/carelens/internal/store"
+)
+
+func runETL(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || (args[0] != "run" && args[0] != "runs") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(e.stdout, "Usage: carelens etl run [--dir DIR] [--json]   load a folder (ehr/ + crm/) in one transaction\n       carelens etl runs [--limit N]          list recent runs")
+			return nil
+		}
+		fmt.Fprintln(e.stderr, "Usage: carelens etl run|runs [flags]   (carelens etl run --help)")
+		return errUsage
+	}
+	if args[0] == "runs" {
+		return runETLRuns(ctx, e, args[1:])
+	}
+	fs, cfgPath := newFlags(e, "etl run", "etl run [--dir DIR] [--db FILE] [--vault FILE] [--json]")
+	dir := fs.String("dir", "", "source folder with ehr/ and crm/ (default: config source_dir)")
+	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	vault := fs.String("vault", "", "vault file (default: config vault)")
+	asJSON := fs.Bool("json", false, "print the run result as JSON")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
+		set := setFlags(fs)
+		if set["dir"] {
+			c.SourceDir = *dir
+		}
+		if set["db"] {
+			c.DB = *db
+		}
+		if set["vault"] {
+			c.Vault = *vault
+		}
+	})
+	if err != nil {
+		return err
+	}
+	profile, err := deid.ParseProfile(c.Profile)
+	if err != nil {
+		return fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
+	}
+	if err := ensureDir(c.DB); err != nil {
+		return err
+	}
+	wh, err := store.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	v, err := deid.OpenVault(c.Vault)
+	if err != nil {
+		return err
+	}
+	job := etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
+	res, runErr := job.Run(ctx)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(res)
+	} else {
+		printRun(e, res)
+	}
+	return runErr
+}
+
+func printRun(e *env, r *etl.Result) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "source\tentity\tread\tloaded\tquarantined\trows\t")
+	for _, c := range r.Counts {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t\n", c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined, c.Rows)
+	}
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t\t\n", r.Read, r.Loaded, r.Quarantined)
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "run %s %s", r.RunID, r.Status)
+	if r.SnapshotID > 0 {
+		fmt.Fprintf(e.stdout, ", snapshot %d", r.SnapshotID)
+	}
+	fmt.Fprintf(e.stdout, ", %d CRM contacts linked to EHR patients, %d unlinked, %s\n", r.Linked, r.Unlinked, r.Duration.Round(1e6))
+	if r.Quarantined > 0 {
+		fmt.Fprintf(e.stdout, "quarantined records: SELECT * FROM quarantine WHERE run_id = '%s'\n", r.RunID)
+	}
+}
+
+func runETLRuns(ctx context.Context, e *env, args []string) error {
+	fs, cfgPath := newFlags(e, "etl runs", "etl runs [--limit N] [--db FILE]")
+	limit := fs.Int("limit", 10, "how many runs, newest first")
+	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, _, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
+		if setFlags(fs)["db"] {
+			c.DB = *db
+		}
+	})
+	if err != nil {
+		return err
+	}
+	wh, err := store.OpenReadOnly(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	rows, err := wh.QueryContext(ctx, `SELECT run_id, coalesce(snapshot_id::VARCHAR, '-'), status, started_at,
+		duration_ms, rows_read, rows_loaded, rows_quarantined, coalesce(error, '')
+		FROM etl_runs ORDER BY started_at DESC LIMIT ?`, *limit)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSNAPSHOT\tSTATUS\tSTARTED\tMS\tREAD\tLOADED\tQUARANTINED\tERROR")
+	for rows.Next() {
+		var id, snap, status, errMsg string
+		var started any
+		var ms, read, loaded, q int64
+		if err := rows.Scan(&id, &snap, &status, &started, &ms, &read, &loaded, &q, &errMsg); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\t%d\t%d\t%s\n", id, snap, status, started, ms, read, loaded, q, errMsg)
+	}
+	tw.Flush()
+	return rows.Err()
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/carelens/carelens/dashboards"
+	"github.com/carelens/carelens/etl"
+	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/internal/config"
+	"github.com/carelens/carelens/internal/server"
+	"github.com/carelens/carelens/internal/store"
+	"github.com/carelens/carelens/metrics"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs, cfgPath := newFlags(e, "serve", "serve [--addr HOST:PORT] [--db FILE] [--schedule CRON]")
+	addr := fs.String("addr", "", "listen address (default: config addr, localhost:8080)")
+	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	schedule := fs.String("schedule", "", "cron expression for loading source_dir while serving (default: config etl_schedule)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
+		set := setFlags(fs)
+		if set["addr"] {
+			c.Addr = *addr
+		}
+		if set["db"] {
+			c.DB = *db
+		}
+		if set["schedule"] {
+			c.Schedule = *schedule
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := ensureDir(c.DB); err != nil {
+		return err
+	}
+	wh, err := openWarehouse(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	handler, err := newHandler(ctx, c, wh, log)
+	if err != nil {
+		return err
+	}
+	if c.Schedule != "" {
+		sched, err := newScheduler(c, wh, log)
+		if err != nil {
+			return err
+		}
+		sched.Start()
+		defer sched.Stop()
+		log.Info("etl scheduled", "job", "files", "schedule", c.Schedule, "source_dir", c.SourceDir)
+	}
+	if _, err := wh.Snapshot(ctx); errors.Is(err, store.ErrNoSnapshot) {
+		log.Warn("the warehouse is empty: metrics answer 503 until 'carelens etl run' loads data")
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("addr (CARELENS_ADDR): %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "db", c.DB, "version", version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
+
+// openWarehouse opens the DuckDB file read-write, explaining the one-writer
+// rule when another process holds it.
+func openWarehouse(ctx context.Context, path string) (*store.DB, error) {
+	wh, err := store.Open(ctx, path)
+	if err != nil && strings.Contains(err.Error(), "lock") {
+		return nil, fmt.Errorf("%w\n(another carelens process has %s open; DuckDB allows one writer: stop it, or load data through serve's etl_schedule)", err, path)
+	}
+	return wh, err
+}
+
+// newHandler builds the HTTP handler on an open warehouse: the metric
+// registry (validated against the schema), the engine, dashboards and API.
+func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Logger) (http.Handler, error) {
+	reg, errs := metrics.Load(ctx, metrics.Builtin, wh)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("metric definitions:\n%w", errors.Join(errs...))
+	}
+	eng := metrics.NewEngine(wh, reg, metrics.EngineOptions{})
+	dash, err := dashboards.New(dashboards.Options{Metrics: eng, SuppressionThreshold: c.SuppressBelow})
+	if err != nil {
+		return nil, err
+	}
+	return server.New(server.Options{
+		Metrics: eng, Health: wh, Logger: log, Dashboards: dash,
+		SuppressionThreshold: c.SuppressBelow, Version: version,
+	})
+}
+
+// newScheduler schedules the files job on c.Schedule.
+func newScheduler(c config.Config, wh *store.DB, log *slog.Logger) (*etl.Scheduler, error) {
+	profile, err := deid.ParseProfile(c.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
+	}
+	v, err := deid.OpenVault(c.Vault)
+	if err != nil {
+		return nil, err
+	}
+	sched := etl.NewScheduler(log, time.Hour)
+	job := etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
+	if err := sched.Add(c.Schedule, job); err != nil {
+		return nil, fmt.Errorf("etl_schedule (CARELENS_ETL_SCHEDULE): %w", err)
+	}
+	return sched, nil
+}

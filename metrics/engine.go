@@ -1,0 +1,542 @@
+package metrics
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Source is the warehouse the engine computes on: connections, and the id of
+// the newest committed snapshot (an error when there is none). *store.DB
+// satisfies it.
+type Source interface {
+	DB
+	Snapshot(ctx context.Context) (int64, error)
+}
+
+// Query asks for a metric over a date range, grouped and filtered.
+type Query struct {
+	// From and To bound period_date, both inclusive; only the date part
+	// counts. A zero To means the last day of the last full month of data
+	// (data dated after today is ignored when finding it); a zero From means
+	// twelve months before To: the first day of To's month, 11 months back.
+	From, To time.Time
+	// Grain groups rows by period. "" means the metric's own grain;
+	// GrainNone means no period grouping.
+	Grain Grain
+	// By lists the dimensions to group by, each a declared dimension.
+	By []string
+	// Filters keeps only rows whose dimension (key, a declared dimension)
+	// equals the value. Values are bound as parameters.
+	Filters map[string]string
+}
+
+// Meta describes a result: which metric, definition and data it comes from
+// and which query it answers.
+type Meta struct {
+	Metric     string
+	Title      string
+	Unit       string
+	Kind       Kind
+	Direction  Direction
+	Target     *float64
+	Version    int
+	SnapshotID int64
+	From, To   time.Time
+	// Grain is the period grain used; GrainNone when rows are not grouped
+	// by period.
+	Grain Grain
+	// Dims are the dimensions rows are grouped by, in query order.
+	Dims []string
+	// Filters are the dimension filters applied (nil when none).
+	Filters map[string]string
+}
+
+// Result is a metric's exact aggregates. It holds counts of any size and
+// must not leave the service as is: see Publish. Results are cached and
+// shared; treat them as read-only.
+type Result struct {
+	Meta
+	// Rows are sorted by period, then by dimension values. Groups without
+	// any row in the range do not appear.
+	Rows []Row
+}
+
+// Row is one group's aggregates.
+type Row struct {
+	// Period labels the period: "2025-01", "2025-Q1" or "2025"; "" when the
+	// grain is GrainNone.
+	Period string
+	// PeriodStart is the first day of the period; zero for GrainNone.
+	PeriodStart time.Time
+	// Dims holds one value per Meta.Dims entry. NULL values read "unknown".
+	Dims        []string
+	Numerator   float64
+	Denominator float64
+}
+
+// EngineOptions tune an Engine; the zero value is fine.
+type EngineOptions struct {
+	// CacheSize bounds the number of results kept in memory (default 256).
+	CacheSize int
+	// Now is the clock used to ignore future-dated data when finding the
+	// default range (default time.Now).
+	Now func() time.Time
+}
+
+// Engine computes metrics from the current registry. It caches results per
+// snapshot, definition and query, since a snapshot never changes. It is safe
+// for concurrent use.
+type Engine struct {
+	db       Source
+	reg      atomic.Pointer[Registry]
+	reloadMu sync.Mutex
+	now      func() time.Time
+	results  *lru[cacheKey, *Result]
+	latest   *lru[cacheKey, time.Time] // last data date ≤ today, zero for none
+}
+
+type cacheKey struct {
+	snapshot int64
+	metric   string
+	version  int
+	query    string // canonical form of the resolved query
+}
+
+// NewEngine returns an engine serving reg's metrics from db.
+func NewEngine(db Source, reg *Registry, opts EngineOptions) *Engine {
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 256
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	e := &Engine{
+		db:      db,
+		now:     opts.Now,
+		results: newLRU[cacheKey, *Result](opts.CacheSize),
+		latest:  newLRU[cacheKey, time.Time](opts.CacheSize),
+	}
+	e.reg.Store(reg)
+	return e
+}
+
+// Registry returns the registry in use.
+func (e *Engine) Registry() *Registry { return e.reg.Load() }
+
+// List returns the current definitions sorted by name (shared, read-only).
+func (e *Engine) List() []*Definition { return e.reg.Load().List() }
+
+// Reload loads fsys like Load and, when it has no problem, replaces the
+// registry and drops cached results. On any problem the previous registry
+// stays in use and the problems are returned.
+func (e *Engine) Reload(ctx context.Context, fsys fs.FS) []error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	reg, errs := Load(ctx, fsys, e.db)
+	if len(errs) > 0 {
+		return errs
+	}
+	e.reg.Store(reg)
+	e.results.clear()
+	e.latest.clear()
+	return nil
+}
+
+// plan is a validated query.
+type plan struct {
+	from, to time.Time // zero when defaulted
+	grain    Grain
+	by       []string
+	filters  []filter // sorted by dimension
+}
+
+type filter struct{ dim, value string }
+
+func newPlan(d *Definition, q Query) (plan, error) {
+	p := plan{from: dateOnly(q.From), to: dateOnly(q.To), grain: q.Grain}
+	if p.grain == "" {
+		p.grain = d.Grain
+	}
+	if !contains(grains, p.grain) {
+		return p, invalidf("grain %q is not one of %s", p.grain, joinAny(grains))
+	}
+	seen := map[string]bool{}
+	for _, dim := range q.By {
+		if !d.HasDimension(dim) {
+			return p, invalidf("%s has no dimension %q; its dimensions are: %s", d.Name, dim, dimList(d))
+		}
+		if seen[dim] {
+			return p, invalidf("dimension %q is listed twice", dim)
+		}
+		seen[dim] = true
+		p.by = append(p.by, dim)
+	}
+	for dim, v := range q.Filters {
+		if !d.HasDimension(dim) {
+			return p, invalidf("%s has no dimension %q; its dimensions are: %s", d.Name, dim, dimList(d))
+		}
+		if v == "" {
+			return p, invalidf("filter %s has an empty value", dim)
+		}
+		p.filters = append(p.filters, filter{dim, v})
+	}
+	sort.Slice(p.filters, func(i, j int) bool { return p.filters[i].dim < p.filters[j].dim })
+	if !p.from.IsZero() && !p.to.IsZero() && p.from.After(p.to) {
+		return p, invalidf("from %s is after to %s", day(p.from), day(p.to))
+	}
+	return p, nil
+}
+
+func dimList(d *Definition) string {
+	if len(d.Dimensions) == 0 {
+		return "(none)"
+	}
+	return strings.Join(d.Dimensions, ", ")
+}
+
+// key is the canonical text of a resolved plan (dates filled in).
+func (p plan) key() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s..%s|%s|%s", day(p.from), day(p.to), p.grain, strings.Join(p.by, ","))
+	for _, f := range p.filters {
+		fmt.Fprintf(&b, "|%s=%q", f.dim, f.value)
+	}
+	return b.String()
+}
+
+// Compute returns metric name's aggregates for q. Errors: ErrNotFound for an
+// unknown metric, ErrInvalid for a bad query, ErrUnavailable when the
+// warehouse has no snapshot or cannot tell which one it has; other errors are
+// database failures.
+func (e *Engine) Compute(ctx context.Context, name string, q Query) (*Result, error) {
+	reg := e.reg.Load()
+	d, ok := reg.Get(name)
+	if !ok {
+		return nil, notFoundf("no metric named %q", name)
+	}
+	p, err := newPlan(d, q)
+	if err != nil {
+		return nil, err
+	}
+	// A snapshot is immutable, but a new one may commit while we query:
+	// compare the snapshot before and after and retry if it moved, so a
+	// result is never labelled (or cached) with the wrong snapshot.
+	for attempt := 0; attempt < 3; attempt++ {
+		snap, err := e.snapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, key, latest, err := e.computeAt(ctx, reg, d, p, snap)
+		if err != nil {
+			return nil, err
+		}
+		after, err := e.snapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if after != snap {
+			continue
+		}
+		if latest != nil {
+			e.latest.put(e.latestKey(d, snap), *latest)
+		}
+		e.results.put(key, res)
+		return res, nil
+	}
+	return nil, &kindError{kind: ErrUnavailable, msg: "data is being reloaded; retry"}
+}
+
+func (e *Engine) snapshot(ctx context.Context) (int64, error) {
+	id, err := e.db.Snapshot(ctx)
+	if err != nil {
+		return 0, &kindError{kind: ErrUnavailable, msg: err.Error(), err: err}
+	}
+	return id, nil
+}
+
+func (e *Engine) latestKey(d *Definition, snap int64) cacheKey {
+	return cacheKey{snap, d.Name, d.Version, "latest<=" + day(e.today())}
+}
+
+func (e *Engine) today() time.Time { return dateOnly(e.now()) }
+
+// computeAt resolves p's default dates and returns the result at snapshot
+// snap, from the cache when possible, with its cache key. latest is non-nil
+// when the last data date had to be read from the database (for the caller
+// to cache once the snapshot is confirmed).
+func (e *Engine) computeAt(ctx context.Context, reg *Registry, d *Definition, p plan, snap int64) (res *Result, key cacheKey, latest *time.Time, err error) {
+	if p.to.IsZero() || p.from.IsZero() {
+		if p.to.IsZero() {
+			last, ok := e.latest.get(e.latestKey(d, snap))
+			if !ok {
+				if last, err = e.lastDataDate(ctx, reg, d); err != nil {
+					return nil, key, nil, err
+				}
+				latest = &last
+			}
+			p.to = lastFullMonthEnd(last, e.today())
+			if !p.from.IsZero() && p.from.After(p.to) {
+				return nil, key, nil, invalidf("from %s is after %s, the end of the last full month of data; give to", day(p.from), day(p.to))
+			}
+		}
+		if p.from.IsZero() {
+			p.from = time.Date(p.to.Year(), p.to.Month()-11, 1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+	key = cacheKey{snap, d.Name, d.Version, p.key()}
+	if r, ok := e.results.get(key); ok {
+		return r, key, latest, nil
+	}
+	res, err = e.run(ctx, reg, d, p, snap)
+	return res, key, latest, err
+}
+
+// lastFullMonthEnd returns the last day of the last complete month ending on
+// or before last (or today when there is no data).
+func lastFullMonthEnd(last, today time.Time) time.Time {
+	if last.IsZero() {
+		last = today
+	}
+	first := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if end := first.AddDate(0, 1, -1); end.Equal(last) {
+		return end
+	}
+	return first.AddDate(0, 0, -1)
+}
+
+// withConn runs fn on a dedicated connection holding reg's macros.
+func withConn(ctx context.Context, db DB, reg *Registry, fn func(*sql.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if err := reg.install(ctx, conn); err != nil {
+		return err
+	}
+	return fn(conn)
+}
+
+// lastDataDate returns the latest period_date of d's rows that is not after
+// today, zero when there is none.
+func (e *Engine) lastDataDate(ctx context.Context, reg *Registry, d *Definition) (time.Time, error) {
+	var last sql.NullTime
+	err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+		return conn.QueryRowContext(ctx,
+			"SELECT max(CAST(period_date AS DATE)) FROM (\n"+d.SQL+"\n) AS metric WHERE CAST(period_date AS DATE) <= CAST(? AS DATE)",
+			day(e.today())).Scan(&last)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("metric %s: find the last data date: %w", d.Name, err)
+	}
+	if !last.Valid {
+		return time.Time{}, nil
+	}
+	return dateOnly(last.Time), nil
+}
+
+var periodExpr = map[Grain]string{
+	GrainMonth:   "CAST(date_trunc('month', period_date) AS DATE)",
+	GrainQuarter: "CAST(date_trunc('quarter', period_date) AS DATE)",
+	GrainYear:    "CAST(date_trunc('year', period_date) AS DATE)",
+}
+
+// buildSQL wraps d's query: it filters period_date to the range and the
+// dimension filters (all values bound as parameters), groups by the period
+// and the requested dimensions (identifiers from the definition's validated
+// allow-list, never from the request text) and sums numerator and
+// denominator.
+func buildSQL(d *Definition, p plan) (string, []any) {
+	dims := append([]string(nil), p.by...)
+	for _, f := range p.filters {
+		if !contains(dims, f.dim) {
+			dims = append(dims, f.dim)
+		}
+	}
+	var inner strings.Builder
+	inner.WriteString("SELECT CAST(period_date AS DATE) AS period_date")
+	for _, dim := range dims {
+		fmt.Fprintf(&inner, ", coalesce(CAST(%[1]s AS VARCHAR), 'unknown') AS %[1]s", quoteIdent(dim))
+	}
+	inner.WriteString(", CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator FROM (\n")
+	inner.WriteString(d.SQL)
+	inner.WriteString("\n) AS metric")
+
+	var groups []string
+	if expr, ok := periodExpr[p.grain]; ok {
+		groups = append(groups, expr)
+	}
+	for _, dim := range p.by {
+		groups = append(groups, quoteIdent(dim))
+	}
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	for _, g := range groups {
+		q.WriteString(g)
+		q.WriteString(", ")
+	}
+	q.WriteString("sum(numerator), sum(denominator) FROM (\n")
+	q.WriteString(inner.String())
+	q.WriteString("\n) AS m WHERE period_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)")
+	args := []any{day(p.from), day(p.to)}
+	for _, f := range p.filters {
+		fmt.Fprintf(&q, " AND %s = ?", quoteIdent(f.dim))
+		args = append(args, f.value)
+	}
+	if len(groups) > 0 {
+		q.WriteString(" GROUP BY ")
+		q.WriteString(positions(len(groups)))
+		q.WriteString(" ORDER BY ")
+		q.WriteString(positions(len(groups)))
+	} else {
+		q.WriteString(" HAVING count(*) > 0")
+	}
+	return q.String(), args
+}
+
+func positions(n int) string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprint(i + 1)
+	}
+	return strings.Join(s, ", ")
+}
+
+// quoteIdent quotes an identifier already validated against identRE.
+func quoteIdent(s string) string { return `"` + s + `"` }
+
+func (e *Engine) run(ctx context.Context, reg *Registry, d *Definition, p plan, snap int64) (*Result, error) {
+	res := &Result{Meta: Meta{
+		Metric: d.Name, Title: d.Title, Unit: d.Unit, Kind: d.Kind, Direction: d.Direction,
+		Target: d.Target, Version: d.Version, SnapshotID: snap,
+		From: p.from, To: p.to, Grain: p.grain, Dims: p.by,
+	}}
+	if len(p.filters) > 0 {
+		res.Filters = map[string]string{}
+		for _, f := range p.filters {
+			res.Filters[f.dim] = f.value
+		}
+	}
+	query, args := buildSQL(d, p)
+	_, grouped := periodExpr[p.grain]
+	err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+		rows, err := conn.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r Row
+			dst := make([]any, 0, len(p.by)+3)
+			if grouped {
+				dst = append(dst, &r.PeriodStart)
+			}
+			r.Dims = make([]string, len(p.by))
+			for i := range r.Dims {
+				dst = append(dst, &r.Dims[i])
+			}
+			dst = append(dst, &r.Numerator, &r.Denominator)
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+			if grouped {
+				r.PeriodStart = dateOnly(r.PeriodStart)
+				r.Period = PeriodLabel(p.grain, r.PeriodStart)
+			}
+			res.Rows = append(res.Rows, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("metric %s: %w", d.Name, err)
+	}
+	return res, nil
+}
+
+// PeriodLabel formats the period of grain g starting on start: "2025-01",
+// "2025-Q1", "2025"; "" for GrainNone.
+func PeriodLabel(g Grain, start time.Time) string {
+	switch g {
+	case GrainMonth:
+		return start.Format("2006-01")
+	case GrainQuarter:
+		return fmt.Sprintf("%d-Q%d", start.Year(), (int(start.Month())-1)/3+1)
+	case GrainYear:
+		return start.Format("2006")
+	}
+	return ""
+}
+
+// Periods lists the starts of every period of grain g that overlaps
+// from..to, in order (nil for GrainNone): the x axis of a chart, including
+// periods without data.
+func Periods(g Grain, from, to time.Time) []time.Time {
+	var step func(time.Time) time.Time
+	var start time.Time
+	switch g {
+	case GrainMonth:
+		start = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+		step = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+	case GrainQuarter:
+		start = time.Date(from.Year(), from.Month()-(from.Month()-1)%3, 1, 0, 0, 0, 0, time.UTC)
+		step = func(t time.Time) time.Time { return t.AddDate(0, 3, 0) }
+	case GrainYear:
+		start = time.Date(from.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		step = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
+	default:
+		return nil
+	}
+	var out []time.Time
+	for t := start; !t.After(to); t = step(t) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// dateOnly drops the time of day, keeping the calendar date as UTC midnight.
+func dateOnly(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func day(t time.Time) string { return t.Format("2006-01-02") }
+
+// ParseBy parses a grouping list such as "month,clinic": at most one grain
+// (month, quarter, year, or none) and any dimensions, comma-separated. A
+// list without a grain groups by no period; an empty list gives one overall
+// row. Dimensions are checked against a definition by Compute.
+func ParseBy(list string) (Grain, []string, error) {
+	g := GrainNone
+	var dims []string
+	grainSet := false
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "" && strings.TrimSpace(list) == "":
+			continue
+		case item == "":
+			return "", nil, invalidf("by %q has an empty item", list)
+		case contains(grains, Grain(item)):
+			if grainSet {
+				return "", nil, invalidf("by %q names more than one period grain", list)
+			}
+			g, grainSet = Grain(item), true
+		default:
+			dims = append(dims, item)
+		}
+	}
+	return g, dims, nil
+}

@@ -1,0 +1,10 @@
+-- name: empty_query
+-- title: Test metric
+-- description: A definition with one deliberate problem.
+-- unit: ratio
+-- kind: ratio
+-- direction: lower_is_better
+-- target: 0.1
+-- grain: month
+-- dimensions: clinic
+-- version: 1

@@ -1,0 +1,11 @@
+-- name: not_select
+-- title: Test metric
+-- description: A definition with one deliberate problem.
+-- unit: ratio
+-- kind: ratio
+-- direction: lower_is_better
+-- target: 0.1
+-- grain: month
+-- dimensions: clinic
+-- version: 1
+DELETE FROM appointments

@@ -1,0 +1,17 @@
+-- name: wrong_types
+-- title: Test metric
+-- description: A definition with one deliberate problem.
+-- unit: ratio
+-- kind: ratio
+-- direction: lower_is_better
+-- target: 0.1
+-- grain: month
+-- dimensions: clinic
+-- version: 1
+SELECT
+    a.start_ts AS period_date,
+    a.patient_id,
+    a.clinic_id AS clinic,
+    CASE WHEN a.status = 'noshow' THEN 1 ELSE 0 END AS numerator,
+    'one' AS denominator
+FROM appointments AS a

@@ -1,0 +1,3 @@
+-- Calls twice, created after it alphabetically: install order must follow
+-- dependencies, not file names.
+CREATE OR REPLACE TEMP MACRO helper(x) AS twice(x) + 1

@@ -1,0 +1,1 @@
+CREATE OR REPLACE TEMP MACRO other_name(x) AS x + 1

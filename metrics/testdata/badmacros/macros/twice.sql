@@ -1,0 +1,1 @@
+CREATE OR REPLACE TEMP MACRO twice(x) AS x * 2
