@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,127 +19,136 @@ import (
 var (
 	benchOnce sync.Once
 	benchDir  string
-	benchSize int64
 	benchErr  error
 )
 
-// benchData generates one population for all benchmarks of the run.
-func benchData(b *testing.B) (string, int64) {
+// benchData generates one population (5 000 patients, two years) for all
+// benchmarks of the run.
+func benchData(b *testing.B) string {
 	benchOnce.Do(func() {
-		benchDir, benchErr = os.MkdirTemp("", "carelens-bench-")
-		if benchErr != nil {
+		if benchDir, benchErr = os.MkdirTemp("", "carelens-bench-"); benchErr != nil {
 			return
 		}
 		_, benchErr = synth.Generate(context.Background(), synth.Options{
 			Patients: 5000, Seed: 42, OutDir: benchDir,
 			From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC),
 		})
-		filepath.Walk(filepath.Join(benchDir, "ehr"), func(p string, fi os.FileInfo, err error) error {
-			if err == nil && strings.HasSuffix(p, ".ndjson") {
-				benchSize += fi.Size()
-			}
-			return nil
-		})
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	return benchDir, benchSize
+	return benchDir
 }
 
-func ehrOnly(b *testing.B, dir string) string {
-	// The EHR folder alone, so every loader reads the same NDJSON bytes.
-	only := filepath.Join(b.TempDir(), "src")
-	os.MkdirAll(only, 0o700)
-	if err := os.Symlink(filepath.Join(dir, "ehr"), filepath.Join(only, "ehr")); err != nil {
-		b.Fatal(err)
-	}
-	return only
-}
-
-// BenchmarkLoadEHR measures the files job on the EHR export: NDJSON parse,
-// FHIR mapping, de-identification, Arrow batches and the DuckDB transaction.
-// Its anchors in the same run are BenchmarkAnchorReadJSONAuto (DuckDB parsing
-// the same files itself, no mapping) and BenchmarkAnchorRowInserts.
-func BenchmarkLoadEHR(b *testing.B) {
-	dir, size := benchData(b)
-	src := ehrOnly(b, dir)
-	b.SetBytes(size)
-	var rows int64
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "w.duckdb"))
+// ndjsonFiles returns the EHR files of types, or all of them, and their size.
+func ndjsonFiles(b *testing.B, dir string, types ...string) ([]string, int64) {
+	all, _ := filepath.Glob(filepath.Join(dir, "ehr", "*.ndjson"))
+	var files []string
+	var size int64
+	for _, f := range all {
+		typ, _, _ := strings.Cut(filepath.Base(f), ".")
+		if len(types) > 0 && !contains(types, typ) {
+			continue
+		}
+		fi, err := os.Stat(f)
 		if err != nil {
 			b.Fatal(err)
 		}
-		v, _ := deid.OpenVault(filepath.Join(b.TempDir(), "vault"))
-		job := NewFilesJob(FilesOptions{Dir: src, DB: db, Vault: v, Profile: deid.ProfileLimited})
-		b.StartTimer()
-		res, err := job.Run(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		rows = res.Loaded
-		b.StopTimer()
-		db.Close()
-		b.StartTimer()
+		files, size = append(files, f), size+fi.Size()
 	}
-	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	return files, size
 }
 
-// BenchmarkAnchorReadJSONAuto is DuckDB's read_json_auto creating one table
-// per NDJSON file: the parse-only speed limit for the same input.
-func BenchmarkAnchorReadJSONAuto(b *testing.B) {
-	dir, size := benchData(b)
-	files, _ := filepath.Glob(filepath.Join(dir, "ehr", "*.ndjson"))
-	b.SetBytes(size)
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "w.duckdb"))
-		if err != nil {
-			b.Fatal(err)
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
 		}
-		b.StartTimer()
-		for j, f := range files {
-			if _, err := db.Exec(`CREATE TABLE raw_` + string(rune('a'+j)) + ` AS SELECT * FROM read_json_auto('` + f + `', format = 'newline_delimited', maximum_object_size = 67108864)`); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		db.Close()
-		b.StartTimer()
 	}
+	return false
 }
 
-// BenchmarkAnchorRowInserts maps the Appointment file with the same mapper but
-// inserts row by row with a prepared INSERT in one transaction: the naive
-// loader the Arrow path is measured against (bytes are the Appointment file's).
-func BenchmarkAnchorRowInserts(b *testing.B) {
-	dir, _ := benchData(b)
-	path := filepath.Join(dir, "ehr", "Appointment.000.ndjson")
-	fi, err := os.Stat(path)
+// freshWarehouse returns an empty warehouse and vault for one iteration.
+func freshWarehouse(b *testing.B) (*store.DB, *deid.Vault) {
+	dir := b.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "w.duckdb"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(fi.Size())
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "w.duckdb"))
+	v, err := deid.OpenVault(filepath.Join(dir, "vault"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, v
+}
+
+// loadFiles runs the files job on a folder holding just files under ehr/.
+func loadFiles(b *testing.B, files []string) time.Duration {
+	src := filepath.Join(b.TempDir(), "src")
+	os.MkdirAll(filepath.Join(src, "ehr"), 0o700)
+	for _, f := range files {
+		if err := os.Symlink(f, filepath.Join(src, "ehr", filepath.Base(f))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, v := freshWarehouse(b)
+	defer db.Close()
+	job := NewFilesJob(FilesOptions{Dir: src, DB: db, Vault: v, Profile: deid.ProfileLimited})
+	start := time.Now()
+	res, err := job.Run(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Quarantined > 0 {
+		b.Fatalf("%d records quarantined in generated data", res.Quarantined)
+	}
+	return time.Since(start)
+}
+
+// readJSONAuto is DuckDB parsing the same files itself into one table per
+// file: the parse-only speed limit for the same input, no mapping, no
+// de-identification.
+func readJSONAuto(b *testing.B, files []string) time.Duration {
+	db, _ := freshWarehouse(b)
+	defer db.Close()
+	start := time.Now()
+	for i, f := range files {
+		q := fmt.Sprintf(`CREATE TABLE raw_%d AS SELECT * FROM read_json_auto('%s', format = 'newline_delimited', maximum_object_size = 67108864)`, i, f)
+		if _, err := db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// rowInserts maps the files with the same mappers but inserts row by row
+// through a prepared INSERT in one transaction: the naive loader.
+func rowInserts(b *testing.B, files []string) time.Duration {
+	db, v := freshWarehouse(b)
+	defer db.Close()
+	m := &fhir.Mapper{Vault: v, AsOf: time.Now()}
+	start := time.Now()
+	tx, err := db.DB.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range files {
+		typ, _, _ := strings.Cut(filepath.Base(f), ".")
+		ent := fhir.EntityFor(typ)
+		if ent == nil {
+			continue
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(ent.Table.Columns)), ", ")
+		stmt, err := tx.Prepare(fmt.Sprintf("INSERT INTO %s VALUES (%s)", ent.Table.Name, marks))
 		if err != nil {
 			b.Fatal(err)
 		}
-		v, _ := deid.OpenVault(filepath.Join(b.TempDir(), "vault"))
-		m := &fhir.Mapper{Vault: v, AsOf: time.Now()}
-		b.StartTimer()
-		tx, _ := db.DB.Begin()
-		stmt, err := tx.Prepare(`INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		lr, _ := fhir.OpenNDJSON(path)
-		ent := fhir.EntityFor("Appointment")
 		batch := store.NewBatch(ent.Table)
 		args := make([]any, len(ent.Table.Columns))
+		lr, err := fhir.OpenNDJSON(f)
+		if err != nil {
+			b.Fatal(err)
+		}
 		for seq := int64(1); ; seq++ {
 			line, _, err := lr.Next()
 			if err != nil {
@@ -148,47 +158,56 @@ func BenchmarkAnchorRowInserts(b *testing.B) {
 				continue
 			}
 			rec := batch.Flush()
-			for c := range args {
-				args[c] = rec.Column(c).GetOneForMarshal(0)
+			for r := 0; r < int(rec.NumRows()); r++ {
+				for c := range args {
+					args[c] = rec.Column(c).GetOneForMarshal(r)
+				}
+				if _, err := stmt.Exec(args...); err != nil {
+					b.Fatal(err)
+				}
 			}
 			rec.Release()
-			if _, err := stmt.Exec(args...); err != nil {
-				b.Fatal(err)
-			}
 		}
 		lr.Close()
 		stmt.Close()
-		tx.Commit()
-		b.StopTimer()
-		db.Close()
-		b.StartTimer()
 	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
 }
 
-// BenchmarkLoadAppointments is the Arrow path on the Appointment file alone,
-// the like-for-like counterpart of BenchmarkAnchorRowInserts.
-func BenchmarkLoadAppointments(b *testing.B) {
-	dir, _ := benchData(b)
-	src := filepath.Join(b.TempDir(), "src", "ehr")
-	os.MkdirAll(src, 0o700)
-	path := filepath.Join(dir, "ehr", "Appointment.000.ndjson")
-	os.Symlink(path, filepath.Join(src, "Appointment.000.ndjson"))
-	fi, _ := os.Stat(path)
-	b.SetBytes(fi.Size())
+// BenchmarkIngestEHR loads the whole EHR export (NDJSON parse, FHIR mapping,
+// de-identification, Arrow, one DuckDB transaction) beside DuckDB's own
+// read_json_auto on the same files, and reports both rates and their ratio
+// (the goal of issue 02 is x_read_json_auto >= 0.5).
+func BenchmarkIngestEHR(b *testing.B) {
+	files, size := ndjsonFiles(b, benchData(b))
+	var ours, anchor time.Duration
 	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "w.duckdb"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, _ := deid.OpenVault(filepath.Join(b.TempDir(), "vault"))
-		job := NewFilesJob(FilesOptions{Dir: filepath.Dir(src), DB: db, Vault: v, Profile: deid.ProfileLimited})
-		b.StartTimer()
-		if _, err := job.Run(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		db.Close()
-		b.StartTimer()
+		ours += loadFiles(b, files)
+		anchor += readJSONAuto(b, files)
 	}
+	mb := float64(size) * float64(b.N) / 1e6
+	b.ReportMetric(mb/ours.Seconds(), "MB/s")
+	b.ReportMetric(mb/anchor.Seconds(), "read_json_auto_MB/s")
+	b.ReportMetric(anchor.Seconds()/ours.Seconds(), "x_read_json_auto")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkIngestVsRowInserts loads the Appointment and Encounter files
+// through the Arrow path and through a row-by-row INSERT loader with the same
+// mapping (the goal of issue 02 is x_row_inserts >= 20).
+func BenchmarkIngestVsRowInserts(b *testing.B) {
+	files, size := ndjsonFiles(b, benchData(b), "Appointment", "Encounter")
+	var ours, anchor time.Duration
+	for i := 0; i < b.N; i++ {
+		ours += loadFiles(b, files)
+		anchor += rowInserts(b, files)
+	}
+	mb := float64(size) * float64(b.N) / 1e6
+	b.ReportMetric(mb/ours.Seconds(), "MB/s")
+	b.ReportMetric(mb/anchor.Seconds(), "row_inserts_MB/s")
+	b.ReportMetric(anchor.Seconds()/ours.Seconds(), "x_row_inserts")
+	b.ReportMetric(0, "ns/op")
 }
