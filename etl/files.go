@@ -26,7 +26,8 @@ import (
 // FilesOptions configures a FilesJob.
 type FilesOptions struct {
 	// Dir holds ehr/ (FHIR NDJSON, optionally with a Bulk Data manifest.json)
-	// and/or crm/ (the CRM export contract).
+	// and/or crm/ (the CRM export contract); a folder that itself holds
+	// NDJSON files or a manifest.json is read as the EHR export.
 	Dir       string
 	DB        *store.DB
 	Vault     *deid.Vault
@@ -126,6 +127,21 @@ func ehrFiles(dir string) (files map[string][]string, m *Manifest, err error) {
 	return files, nil, nil
 }
 
+// sourceDirs returns the EHR and CRM folders of dir: dir/ehr and dir/crm,
+// or dir itself as the EHR folder when it holds NDJSON or a manifest.
+func sourceDirs(dir string) (ehr, crm string) {
+	ehr, crm = filepath.Join(dir, "ehr"), filepath.Join(dir, "crm")
+	if fi, err := os.Stat(ehr); err == nil && fi.IsDir() {
+		return ehr, crm
+	}
+	for _, pat := range []string{"manifest.json", "*.ndjson", "*.ndjson.gz"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
+			return dir, crm
+		}
+	}
+	return ehr, crm
+}
+
 // crmFile finds name.csv or name.csv.gz in dir.
 func crmFile(dir, name string) string {
 	for _, n := range []string{name + ".csv", name + ".csv.gz"} {
@@ -163,7 +179,7 @@ func (j *FilesJob) Run(ctx context.Context) (*Result, error) {
 
 func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) error {
 	o := j.opt
-	ehrDir, crmDir := filepath.Join(o.Dir, "ehr"), filepath.Join(o.Dir, "crm")
+	ehrDir, crmDir := sourceDirs(o.Dir)
 	files, manifest, err := ehrFiles(ehrDir)
 	if err != nil {
 		return err

@@ -161,7 +161,7 @@ func mapContact(m *Mapper, r Record, b *store.Batch, seq int64) error {
 	cid := r.Get("contact_id")
 	ehr, matched := "", false
 	if mrn := r.Get("mrn"); mrn != "" {
-		ehr, matched = m.Vault.Lookup(deid.NSMRN, mrn)
+		ehr, matched = m.Vault.Lookup(deid.NSMRNValue, mrn)
 	}
 	// A contact keeps the surrogate it was first given, so ids stay stable
 	// across loads; it is linked when that is its EHR patient's.

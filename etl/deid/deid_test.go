@@ -106,3 +106,29 @@ func TestVaultRejectsCorruptFile(t *testing.T) {
 		t.Fatal("non-vault file accepted")
 	}
 }
+
+func TestBindSharedMakesAmbiguous(t *testing.T) {
+	v, _ := OpenVault(filepath.Join(t.TempDir(), "vault"))
+	a, _ := v.Surrogate(NSPatient, "a")
+	b, _ := v.Surrogate(NSPatient, "b")
+	if v.BindShared(NSMRNValue, "12345", a) || v.BindShared(NSMRNValue, "12345", a) {
+		t.Fatal("first and repeated binding reported ambiguous")
+	}
+	if s, ok := v.Lookup(NSMRNValue, "12345"); !ok || s != a {
+		t.Fatalf("lookup = %q %v", s, ok)
+	}
+	if !v.BindShared(NSMRNValue, "12345", b) {
+		t.Fatal("second person not reported ambiguous")
+	}
+	if _, ok := v.Lookup(NSMRNValue, "12345"); ok {
+		t.Fatal("ambiguous key still resolves")
+	}
+	if !v.BindShared(NSMRNValue, "12345", a) {
+		t.Fatal("ambiguous key resolved again")
+	}
+	v.Save()
+	w, _ := OpenVault(v.path)
+	if _, ok := w.Lookup(NSMRNValue, "12345"); ok {
+		t.Fatal("ambiguity lost across save")
+	}
+}

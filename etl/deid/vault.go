@@ -20,9 +20,10 @@ import (
 // person; several keys may point at one surrogate (an EHR patient id, their
 // MRN and the CRM contact id of the same person).
 const (
-	NSPatient = "ehr:patient" // FHIR Patient.id
-	NSMRN     = "ehr:mrn"     // medical record number (Patient.identifier MR)
-	NSContact = "crm:contact" // CRM contact_id
+	NSPatient  = "ehr:patient"   // FHIR Patient.id
+	NSMRN      = "ehr:mrn"       // medical record number (Patient.identifier MR) as system|value
+	NSMRNValue = "ehr:mrn-value" // the MRN value alone, as a CRM knows it
+	NSContact  = "crm:contact"   // CRM contact_id
 )
 
 const vaultHeader = "carelens-vault/1"
@@ -107,12 +108,38 @@ func (v *Vault) Len() int {
 	return len(v.keys)
 }
 
-// Lookup returns the surrogate bound to (ns, id), if any.
+// ambiguous marks a key that names more than one person: it links nobody.
+const ambiguous = "-"
+
+// Lookup returns the surrogate bound to (ns, id); false when there is none or
+// the key is ambiguous.
 func (v *Vault) Lookup(ns, id string) (string, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	s, ok := v.keys[ns+"\x00"+id]
-	return s, ok
+	return s, ok && s != ambiguous
+}
+
+// BindShared binds (ns, id) to s like Bind, but a key found to name two
+// people (an MRN value issued by two assigning authorities, a duplicate
+// record) becomes ambiguous for good instead of failing: Lookup never
+// resolves it again. It reports whether the key is ambiguous.
+func (v *Vault) BindShared(ns, id, s string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	k := ns + "\x00" + id
+	cur, ok := v.keys[k]
+	switch {
+	case !ok:
+		v.bind(ns, id, s)
+		return false
+	case cur == s:
+		return false
+	case cur != ambiguous:
+		v.keys[k] = ambiguous
+		v.added = append(v.added, entry{NS: ns, ID: id, Surrogate: ambiguous})
+	}
+	return true
 }
 
 // Surrogate returns the surrogate bound to (ns, id), binding a new random one

@@ -173,11 +173,11 @@ func mapPatient(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 	}
 	for _, id := range p.Identifier {
 		if id.Type.Code(SystemV2Type) == "MR" && id.Value != "" {
-			if err := m.Vault.Bind(deid.NSMRN, id.Value, s); errors.Is(err, deid.ErrConflict) {
-				return bad("identifier MR already belongs to another patient")
-			} else if err != nil {
-				return err
-			}
+			// The same MRN on two patient records (a duplicate, or one value
+			// issued by two authorities) loads both patients but links
+			// neither to a CRM contact by that MRN.
+			m.Vault.BindShared(deid.NSMRN, id.System+"|"+id.Value, s)
+			m.Vault.BindShared(deid.NSMRNValue, id.Value, s)
 		}
 	}
 	over89 := !birth.IsZero() && deid.Over89(birth, m.AsOf)
@@ -460,7 +460,7 @@ func mapCondition(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 	}
 	if code == "" {
 		if code = c.Code.Code(""); code == "" {
-			return bad("Condition without code")
+			return bad("code: no coding (text alone is not loaded)")
 		}
 		system = "other"
 	}
@@ -622,7 +622,7 @@ func mapObservation(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 	}
 	code := loinc(o.Code)
 	if code == "" {
-		return bad("Observation without code")
+		return bad("code: no coding (text alone is not loaded)")
 	}
 	if o.Status == "" {
 		return bad("Observation without status")
