@@ -13,16 +13,25 @@ import (
 )
 
 func runETL(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "runs") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(e.stdout, "Usage: carelens etl run [--dir DIR] [--json]   load a folder (ehr/ + crm/) in one transaction\n       carelens etl runs [--limit N]          list recent runs")
-			return nil
-		}
-		fmt.Fprintln(e.stderr, "Usage: carelens etl run|runs [flags]   (carelens etl run --help)")
+	const usage = "Usage: carelens etl run [--dir DIR] [--json]        load a folder (ehr/ + crm/, or NDJSON) in one transaction\n" +
+		"       carelens etl valuesets PATH...             load FHIR ValueSet expansions (bundles, JSON, NDJSON, folders)\n" +
+		"       carelens etl runs [--limit N]               list recent runs"
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, usage)
 		return errUsage
 	}
-	if args[0] == "runs" {
+	switch args[0] {
+	case "runs":
 		return runETLRuns(ctx, e, args[1:])
+	case "valuesets":
+		return runETLValueSets(ctx, e, args[1:])
+	case "run":
+	case "-h", "--help", "help":
+		fmt.Fprintln(e.stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(e.stderr, "carelens etl: unknown subcommand %q\n%s\n", args[0], usage)
+		return errUsage
 	}
 	fs, cfgPath := newFlags(e, "etl run", "etl run [--dir DIR] [--db FILE] [--vault FILE] [--json]")
 	dir := fs.String("dir", "", "source folder with ehr/ and crm/ (default: config source_dir)")
@@ -54,7 +63,7 @@ func runETL(ctx context.Context, e *env, args []string) error {
 	if err := ensureDir(c.DB); err != nil {
 		return err
 	}
-	wh, err := store.Open(ctx, c.DB)
+	wh, err := openWarehouse(ctx, c.DB)
 	if err != nil {
 		return err
 	}
@@ -87,7 +96,10 @@ func printRun(e *env, r *etl.Result) {
 	if r.SnapshotID > 0 {
 		fmt.Fprintf(e.stdout, ", snapshot %d", r.SnapshotID)
 	}
-	fmt.Fprintf(e.stdout, ", %d CRM contacts linked to EHR patients, %d unlinked, %s\n", r.Linked, r.Unlinked, r.Duration.Round(1e6))
+	if r.Linked+r.Unlinked > 0 {
+		fmt.Fprintf(e.stdout, ", %d CRM contacts linked to EHR patients, %d unlinked", r.Linked, r.Unlinked)
+	}
+	fmt.Fprintf(e.stdout, ", %s\n", r.Duration.Round(1e6))
 	if r.Quarantined > 0 {
 		fmt.Fprintf(e.stdout, "quarantined records: SELECT * FROM quarantine WHERE run_id = '%s'\n", r.RunID)
 	}
@@ -133,4 +145,43 @@ func runETLRuns(ctx context.Context, e *env, args []string) error {
 	}
 	tw.Flush()
 	return rows.Err()
+}
+
+func runETLValueSets(ctx context.Context, e *env, args []string) error {
+	fs, cfgPath := newFlags(e, "etl valuesets", "etl valuesets [--db FILE] [--json] PATH...")
+	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	asJSON := fs.Bool("json", false, "print the run result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(e.stderr, "carelens etl valuesets: give at least one file or folder")
+		fs.Usage()
+		return errUsage
+	}
+	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
+		if setFlags(fs)["db"] {
+			c.DB = *db
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := ensureDir(c.DB); err != nil {
+		return err
+	}
+	wh, err := openWarehouse(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	res, runErr := etl.NewValueSetJob(etl.ValueSetOptions{Paths: fs.Args(), DB: wh, Logger: log}).Run(ctx)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(res)
+	} else {
+		printRun(e, res)
+	}
+	return runErr
 }

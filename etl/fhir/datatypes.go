@@ -32,6 +32,19 @@ func (c *CodeableConcept) Code(system string) string {
 	return ""
 }
 
+// first returns the system and code of the first coding that has a code.
+func (c *CodeableConcept) first() (system, code string) {
+	if c == nil {
+		return "", ""
+	}
+	for _, cd := range c.Coding {
+		if cd.Code != "" {
+			return cd.System, cd.Code
+		}
+	}
+	return "", ""
+}
+
 // Reference is a FHIR Reference.
 type Reference struct {
 	Reference string `json:"reference"`

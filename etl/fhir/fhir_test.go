@@ -166,3 +166,44 @@ func TestOpenNDJSONGzip(t *testing.T) {
 		t.Fatal("truncated gzip read without error")
 	}
 }
+
+func TestValueSetCodes(t *testing.T) {
+	vs, err := ParseValueSet([]byte(`{"resourceType":"ValueSet","id":"x","url":"http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113883.3.464.1003.103.12.1001",
+		"expansion":{"contains":[{"system":"http://snomed.info/sct","code":"44054006","display":"Diabetes mellitus type 2"},
+		{"abstract":true,"system":"http://snomed.info/sct","code":"grouper","contains":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := vs.Codes()
+	if err != nil || len(codes) != 2 || codes[0].Code != "44054006" || codes[1].Code != "E11.9" {
+		t.Fatalf("codes %+v, %v", codes, err)
+	}
+	if oid := vs.OID(); oid != "2.16.840.1.113883.3.464.1003.103.12.1001" {
+		t.Fatalf("OID %q", oid)
+	}
+
+	compose, _ := ParseValueSet([]byte(`{"resourceType":"ValueSet","id":"y","url":"http://example.org/vs/bp","identifier":[{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.3"}],
+		"compose":{"include":[{"system":"http://loinc.org","concept":[{"code":"8480-6"},{"code":"8462-4"}]}]}}`))
+	if codes, err := compose.Codes(); err != nil || len(codes) != 2 || codes[1].System != "http://loinc.org" || compose.OID() != "1.2.3" {
+		t.Fatalf("compose codes %+v %v oid %q", codes, err, compose.OID())
+	}
+
+	filtered, _ := ParseValueSet([]byte(`{"resourceType":"ValueSet","id":"z","url":"http://example.org/vs/f",
+		"compose":{"include":[{"system":"http://snomed.info/sct","filter":[{"property":"concept","op":"is-a","value":"73211009"}]}]}}`))
+	if _, err := filtered.Codes(); err == nil {
+		t.Fatal("a filtered compose expanded without a terminology server")
+	}
+	if _, err := ParseValueSet([]byte(`{"resourceType":"ValueSet","id":"n"}`)); err == nil {
+		t.Fatal("ValueSet without url accepted")
+	}
+	for _, s := range []string{"1.2", "2.16.840.1"} {
+		if !isOID(s) {
+			t.Errorf("isOID(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"", "12", "1..2", ".1.2", "1.2.", "1.a"} {
+		if isOID(s) {
+			t.Errorf("isOID(%q) = true", s)
+		}
+	}
+}

@@ -453,16 +453,15 @@ func mapCondition(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 	if err := decode(raw, "Condition", &c, &c.base); err != nil {
 		return err
 	}
-	system, code := "snomed", c.Code.Code(SystemSNOMED)
+	system, code := SystemSNOMED, c.Code.Code(SystemSNOMED)
 	icd := c.Code.Code(SystemICD10)
 	if code == "" && icd != "" {
-		system, code = "icd10cm", icd
+		system, code = SystemICD10, icd
 	}
 	if code == "" {
-		if code = c.Code.Code(""); code == "" {
+		if system, code = c.Code.first(); code == "" {
 			return bad("code: no coding (text alone is not loaded)")
 		}
-		system = "other"
 	}
 	onsetS := c.OnsetDateTime
 	if onsetS == "" && c.OnsetPeriod != nil {
@@ -608,11 +607,12 @@ type observationRes struct {
 	} `json:"component"`
 }
 
-func loinc(c *CodeableConcept) string {
+// loinc returns the LOINC coding of c, else its first coding.
+func loinc(c *CodeableConcept) (system, code string) {
 	if code := c.Code(SystemLOINC); code != "" {
-		return code
+		return SystemLOINC, code
 	}
-	return c.Code("")
+	return c.first()
 }
 
 func mapObservation(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
@@ -620,7 +620,7 @@ func mapObservation(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 	if err := decode(raw, "Observation", &o, &o.base); err != nil {
 		return err
 	}
-	code := loinc(o.Code)
+	system, code := loinc(o.Code)
 	if code == "" {
 		return bad("code: no coding (text alone is not loaded)")
 	}
@@ -651,7 +651,7 @@ func mapObservation(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 		enc = m.Vault.RecordKey("Encounter", id)
 	}
 	key := m.Vault.RecordKey("Observation", o.ID)
-	row := func(panel, code string, q *Quantity) {
+	row := func(panel, system, code string, q *Quantity) {
 		var v float64
 		var unit string
 		ok := q != nil && q.Value != nil
@@ -662,21 +662,21 @@ func mapObservation(m *Mapper, raw []byte, b *store.Batch, seq int64) error {
 				unit = q.Unit
 			}
 		}
-		b.Row().Str(key).Str(pid).Str(enc).Str(o.Status).Str(category).Str(panel).Str(code).
+		b.Row().Str(key).Str(pid).Str(enc).Str(o.Status).Str(category).Str(panel).Str(system).Str(code).
 			Float(v, ok).Str(unit).Time(eff).End(seq)
 	}
 	var comps int
 	for _, c := range o.Component {
-		if loinc(c.Code) != "" {
+		if _, cc := loinc(c.Code); cc != "" {
 			comps++
 		}
 	}
 	if comps == 0 || o.ValueQuantity != nil {
-		row("", code, o.ValueQuantity)
+		row("", system, code, o.ValueQuantity)
 	}
 	for _, c := range o.Component {
-		if cc := loinc(c.Code); cc != "" {
-			row(code, cc, c.ValueQuantity)
+		if cs, cc := loinc(c.Code); cc != "" {
+			row(code, cs, cc, c.ValueQuantity)
 		}
 	}
 	return nil

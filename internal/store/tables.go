@@ -36,7 +36,7 @@ var (
 	}}
 	Observations = &Table{Name: "observations", Key: "observation_key", Columns: []Column{
 		{"observation_key", String}, {"patient_id", String}, {"encounter_key", String}, {"status", String},
-		{"category", String}, {"panel_code", String}, {"code", String}, {"value", Float64},
+		{"category", String}, {"panel_code", String}, {"code_system", String}, {"code", String}, {"value", Float64},
 		{"unit", String}, {"effective_ts", Timestamp},
 	}}
 	Coverage = &Table{Name: "coverage", Key: "coverage_key", Columns: []Column{
@@ -61,6 +61,14 @@ var (
 		{"response_key", String}, {"patient_id", String}, {"survey_id", String}, {"campaign_id", String},
 		{"item", String}, {"answer", Int32}, {"answered_at", Timestamp},
 	}}
+	ValueSets = &Table{Name: "value_sets", Key: "url", Columns: []Column{
+		{"url", String}, {"oid", String}, {"version", String}, {"name", String}, {"title", String},
+		{"status", String}, {"codes", Int32},
+	}}
+	ValueSetCodes = &Table{Name: "value_set_codes", Key: "url", Columns: []Column{
+		{"url", String}, {"oid", String}, {"system", String}, {"code", String}, {"display", String},
+		{"system_version", String},
+	}}
 	Quarantine = &Table{Name: "quarantine", Columns: []Column{
 		{"run_id", String}, {"source", String}, {"file", String}, {"line", Int64},
 		{"entity", String}, {"reason", String},
@@ -71,5 +79,5 @@ var (
 var WarehouseTables = []*Table{
 	Clinics, Patients, Encounters, Appointments, Conditions, MedicationRequests,
 	MedicationDispenses, Observations, Coverage, Contacts, Campaigns, OutreachMessages,
-	SurveyResponses,
+	SurveyResponses, ValueSets, ValueSetCodes,
 }

@@ -51,7 +51,7 @@ CREATE TABLE appointments (
 CREATE TABLE conditions (
     condition_key        VARCHAR NOT NULL,
     patient_id           VARCHAR NOT NULL,
-    code_system          VARCHAR NOT NULL, -- snomed | icd10cm | other
+    code_system          VARCHAR NOT NULL, -- code system URI of code (SNOMED CT preferred, else ICD-10-CM, else the first coding)
     code                 VARCHAR NOT NULL,
     icd10_code           VARCHAR,          -- the ICD-10-CM coding when the resource has both
     clinical_status      VARCHAR,
@@ -93,7 +93,8 @@ CREATE TABLE observations (
     status           VARCHAR NOT NULL,
     category         VARCHAR,
     panel_code       VARCHAR,
-    code             VARCHAR NOT NULL,  -- LOINC
+    code_system      VARCHAR NOT NULL,  -- code system URI of code (LOINC preferred)
+    code             VARCHAR NOT NULL,
     value            DOUBLE,
     unit             VARCHAR,
     effective_ts     TIMESTAMP
