@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,10 +69,20 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
+// peakRSSMB is the test process's peak resident set size so far (Linux
+// reports ru_maxrss in KiB).
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
+}
+
 // freshWarehouse returns an empty warehouse and vault for one iteration.
 func freshWarehouse(b *testing.B) (*store.DB, *deid.Vault) {
 	dir := b.TempDir()
-	db, err := store.Open(context.Background(), filepath.Join(dir, "w.duckdb"))
+	db, err := store.OpenWith(context.Background(), filepath.Join(dir, "w.duckdb"), store.Options{MemoryLimit: "768MB"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -192,6 +203,7 @@ func BenchmarkIngestEHR(b *testing.B) {
 	b.ReportMetric(mb/ours.Seconds(), "MB/s")
 	b.ReportMetric(mb/anchor.Seconds(), "read_json_auto_MB/s")
 	b.ReportMetric(anchor.Seconds()/ours.Seconds(), "x_read_json_auto")
+	b.ReportMetric(peakRSSMB(), "peak_RSS_MB")
 	b.ReportMetric(0, "ns/op")
 }
 

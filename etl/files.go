@@ -33,7 +33,8 @@ type FilesOptions struct {
 	Vault     *deid.Vault
 	Profile   deid.Profile
 	Logger    *slog.Logger
-	BatchSize int // rows per Arrow batch; 0 = 16384
+	BatchSize int // records per Arrow batch; 0 = 8192
+	Workers   int // goroutines mapping NDJSON; 0 = GOMAXPROCS
 	// Now returns the current time; nil = time.Now. AsOf for the 90+ rule is
 	// the manifest's transactionTime when there is one, else Now.
 	Now func() time.Time
@@ -45,7 +46,7 @@ type FilesJob struct{ opt FilesOptions }
 // NewFilesJob returns a job loading opt.Dir.
 func NewFilesJob(opt FilesOptions) *FilesJob {
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = 16384
+		opt.BatchSize = 8192
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -227,8 +228,8 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		}
 		cnt := &Count{Source: "ehr", Entity: ent.Type}
 		res.Counts = append(res.Counts, cnt)
-		fill := ndjsonFill(fs, ent, fm, q, cnt, rel)
-		n, err := tx.Upsert(ctx, ent.Table, store.NewStream(ctx, ent.Table, o.BatchSize, fill))
+		next := ndjsonRecords(fs, ent, fm, q, cnt, rel, o.BatchSize, o.Workers)
+		n, err := tx.Upsert(ctx, ent.Table, store.NewRecordStream(ctx, ent.Table, next))
 		if err != nil {
 			return fmt.Errorf("%s: %w", ent.Type, err)
 		}
@@ -297,63 +298,6 @@ func fileReason(err error) string {
 		msg = msg[i+2:]
 	}
 	return "file unreadable: " + msg
-}
-
-func ndjsonFill(files []string, ent *fhir.Entity, m *fhir.Mapper, q *quarantineLog, cnt *Count, rel func(string) string) store.Fill {
-	var (
-		idx int
-		lr  *fhir.LineReader
-		seq int64
-	)
-	return func(ctx context.Context, b *store.Batch, max int) (bool, error) {
-		for b.Len() < max {
-			if lr == nil {
-				if idx == len(files) {
-					return false, nil
-				}
-				var err error
-				if lr, err = fhir.OpenNDJSON(files[idx]); err != nil {
-					q.add(quarantined{source: "ehr", file: rel(files[idx]), entity: ent.Type, reason: fileReason(err)})
-					idx++
-					continue
-				}
-			}
-			line, n, err := lr.Next()
-			switch {
-			case err == io.EOF:
-				lr.Close()
-				lr = nil
-				idx++
-				continue
-			case errors.Is(err, fhir.ErrLineTooLong):
-				cnt.Read++
-				cnt.Quarantined++
-				q.add(quarantined{source: "ehr", file: rel(files[idx]), line: n, entity: ent.Type, reason: err.Error()})
-				continue
-			case err != nil:
-				// The rest of the file cannot be read (a truncated gzip, an
-				// I/O error): record where it broke and go on with the next.
-				q.add(quarantined{source: "ehr", file: rel(files[idx]), line: n + 1, entity: ent.Type, reason: fileReason(err)})
-				lr.Close()
-				lr = nil
-				idx++
-				continue
-			}
-			cnt.Read++
-			seq++
-			if err := ent.Map(m, line, b, seq); err != nil {
-				var re *fhir.RecordError
-				if !errors.As(err, &re) {
-					return false, err
-				}
-				cnt.Quarantined++
-				q.add(quarantined{source: "ehr", file: rel(files[idx]), line: n, entity: ent.Type, reason: re.Reason})
-				continue
-			}
-			cnt.Loaded++
-		}
-		return true, nil
-	}
 }
 
 func csvFill(rd *crm.Reader, ent *crm.Entity, m *crm.Mapper, q *quarantineLog, cnt *Count, file string) store.Fill {

@@ -63,7 +63,7 @@ func runETL(ctx context.Context, e *env, args []string) error {
 	if err := ensureDir(c.DB); err != nil {
 		return err
 	}
-	wh, err := openWarehouse(ctx, c.DB)
+	wh, err := openWarehouse(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func runETLValueSets(ctx context.Context, e *env, args []string) error {
 	if err := ensureDir(c.DB); err != nil {
 		return err
 	}
-	wh, err := openWarehouse(ctx, c.DB)
+	wh, err := openWarehouse(ctx, c)
 	if err != nil {
 		return err
 	}

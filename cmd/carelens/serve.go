@@ -45,7 +45,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := ensureDir(c.DB); err != nil {
 		return err
 	}
-	wh, err := openWarehouse(ctx, c.DB)
+	wh, err := openWarehouse(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -93,12 +93,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return srv.Shutdown(shutCtx)
 }
 
-// openWarehouse opens the DuckDB file read-write, explaining the one-writer
-// rule when another process holds it.
-func openWarehouse(ctx context.Context, path string) (*store.DB, error) {
-	wh, err := store.Open(ctx, path)
+// openWarehouse opens the configured DuckDB file read-write, explaining the
+// one-writer rule when another process holds it.
+func openWarehouse(ctx context.Context, c config.Config) (*store.DB, error) {
+	wh, err := store.OpenWith(ctx, c.DB, store.Options{MemoryLimit: c.MemoryLimit})
 	if err != nil && strings.Contains(err.Error(), "lock") {
-		return nil, fmt.Errorf("%w\n(another carelens process has %s open; DuckDB allows one writer: stop it, or load data through serve's etl_schedule)", err, path)
+		return nil, fmt.Errorf("%w\n(another carelens process has %s open; DuckDB allows one writer: stop it, or load data through serve's etl_schedule)", err, c.DB)
 	}
 	return wh, err
 }

@@ -32,6 +32,8 @@ type Config struct {
 	// LogLevel is debug, info, warn or error; LogFormat text or json.
 	LogLevel  string `json:"log_level"`
 	LogFormat string `json:"log_format"`
+	// MemoryLimit caps DuckDB's memory (it spills to disk beyond it).
+	MemoryLimit string `json:"duckdb_memory_limit"`
 	// Schedule is a cron expression for loading SourceDir while serving
 	// ("" = never; run `carelens etl run` by hand or from cron).
 	Schedule string `json:"etl_schedule"`
@@ -48,6 +50,7 @@ func Default() Config {
 		SuppressBelow: 11,
 		LogLevel:      "info",
 		LogFormat:     "text",
+		MemoryLimit:   "768MB",
 	}
 }
 

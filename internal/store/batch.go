@@ -250,6 +250,48 @@ func NewStream(ctx context.Context, t *Table, batchSize int, fill Fill) *Stream 
 	return s
 }
 
+// Produce returns the next record of a table's rows (the stream releases it),
+// nil at the end, or an error that aborts the load.
+type Produce func(ctx context.Context) (arrow.Record, error)
+
+// NewRecordStream streams the records next produces, for producers that
+// build their own batches (in parallel, say); records must match t.Schema().
+func NewRecordStream(ctx context.Context, t *Table, next Produce) *Stream {
+	s := &Stream{t: t, recs: make(chan arrow.Record, 1), stop: make(chan struct{})}
+	s.refs.Store(1)
+	go func() {
+		defer close(s.recs)
+		for {
+			rec, err := next(ctx)
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				if rec != nil {
+					rec.Release()
+				}
+				s.err.Store(&err)
+				return
+			}
+			if rec == nil {
+				return
+			}
+			if rec.NumRows() == 0 {
+				rec.Release()
+				continue
+			}
+			s.rows.Add(rec.NumRows())
+			select {
+			case s.recs <- rec:
+			case <-s.stop:
+				rec.Release()
+				return
+			}
+		}
+	}()
+	return s
+}
+
 func (s *Stream) produce(ctx context.Context, size int, fill Fill) {
 	defer close(s.recs)
 	b := NewBatch(s.t)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -29,13 +30,42 @@ type DB struct {
 	path string
 }
 
+// Options tune the DuckDB engine; the zero value keeps DuckDB's defaults.
+type Options struct {
+	// MemoryLimit caps DuckDB's buffer memory ("1GB", "512MB"); beyond it
+	// DuckDB spills to a temporary folder beside the database file.
+	MemoryLimit string
+	// Threads caps DuckDB's worker threads (0 = one per core).
+	Threads int
+}
+
+func (o Options) dsn(path string) string {
+	v := url.Values{}
+	if o.MemoryLimit != "" {
+		v.Set("memory_limit", o.MemoryLimit)
+	}
+	if o.Threads > 0 {
+		v.Set("threads", strconv.Itoa(o.Threads))
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
 // Open opens (creating if needed) the DuckDB database at path and applies any
 // pending migrations. Path ":memory:" or "" opens a private in-memory database.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with engine options.
+func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 	dsn := path
 	if path == ":memory:" {
 		dsn = ""
 	}
+	dsn = opt.dsn(dsn)
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
