@@ -65,11 +65,32 @@ var ErrNoInput = errors.New("no input files")
 
 // Manifest is the part of a Bulk Data $export completion manifest carelens reads.
 type Manifest struct {
-	TransactionTime string `json:"transactionTime"`
-	Output          []struct {
-		Type string `json:"type"`
-		URL  string `json:"url"`
-	} `json:"output"`
+	TransactionTime string         `json:"transactionTime"`
+	Output          []ManifestFile `json:"output"`
+	// Deleted files hold transaction Bundles whose DELETE entries name
+	// resources deleted since the request's _since.
+	Deleted []ManifestFile `json:"deleted"`
+	// Error files hold OperationOutcomes about what the server could not export.
+	Error []ManifestFile `json:"error"`
+}
+
+// ManifestFile is one file of a manifest.
+type ManifestFile struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+// localPath resolves a manifest URL to a file in dir: an absolute URL by its
+// last path segment, a relative one as a path below dir (never above it).
+func localPath(dir, u string) (string, error) {
+	if strings.Contains(u, "://") {
+		return filepath.Join(dir, path.Base(u)), nil
+	}
+	clean := path.Clean("/" + u)
+	if clean == "/" {
+		return "", fmt.Errorf("manifest url %q names no file", u)
+	}
+	return filepath.Join(dir, filepath.FromSlash(clean[1:])), nil
 }
 
 type quarantined struct {
@@ -100,8 +121,11 @@ func ehrFiles(dir string) (files map[string][]string, m *Manifest, err error) {
 			return nil, nil, fmt.Errorf("%s: not a Bulk Data manifest", filepath.Join(dir, "manifest.json"))
 		}
 		for _, o := range m.Output {
-			name := path.Base(o.URL)
-			files[o.Type] = append(files[o.Type], filepath.Join(dir, name))
+			p, err := localPath(dir, o.URL)
+			if err != nil {
+				return nil, nil, err
+			}
+			files[o.Type] = append(files[o.Type], p)
 		}
 		return files, m, nil
 	case !errors.Is(err, os.ErrNotExist):
@@ -221,6 +245,16 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	}
 
 	fm := &fhir.Mapper{Vault: o.Vault, AsOf: asOf}
+	if manifest != nil {
+		// Deletions first: a resource deleted and created again since _since
+		// is in the output too, and its current version must stay.
+		if err := applyDeleted(ctx, tx, ehrDir, manifest.Deleted, o.Vault, q, res, rel); err != nil {
+			return err
+		}
+		if err := recordServerErrors(ehrDir, manifest.Error, q, res, rel); err != nil {
+			return err
+		}
+	}
 	for _, ent := range fhir.Entities {
 		fs := files[ent.Type]
 		if len(fs) == 0 {

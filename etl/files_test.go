@@ -325,3 +325,52 @@ func TestGeneratedCorruptionReconciles(t *testing.T) {
 		t.Errorf("run quarantined %d, generator corrupted %d", res.Quarantined, total)
 	}
 }
+
+// An incremental export: its deleted Bundles remove resources, its output
+// updates one, and its error file is recorded against the run by severity
+// and code without the diagnostics (which name a resource).
+func TestIncrementalDeletesUpdatesAndErrors(t *testing.T) {
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	runMini(t, db, v)
+	res, err := NewFilesJob(FilesOptions{Dir: "testdata/mini-incr", DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][4]int64{}
+	for _, c := range res.Counts {
+		got[c.Entity] = [4]int64{c.Read, c.Loaded, c.Quarantined, c.Rows}
+	}
+	want := map[string][4]int64{
+		"deleted":          {3, 2, 1, 3}, // ap-3, pat-b and obs-a1c deleted; Basic is not loaded; a Patient is not a Bundle
+		"OperationOutcome": {1, 0, 1, 0},
+		"Appointment":      {1, 1, 0, 1},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("counts\n got %v\nwant %v", got, want)
+	}
+	a, _ := v.Lookup(deid.NSPatient, "pat-a")
+	if p := queryStrings(t, db, `SELECT patient_id FROM patients`); fmt.Sprint(p) != "["+a+"]" {
+		t.Errorf("patients after deleting pat-b: %v", p)
+	}
+	if s := queryStrings(t, db, `SELECT status FROM appointments ORDER BY start_ts`); fmt.Sprint(s) != "[noshow fulfilled]" {
+		t.Errorf("appointments after update and delete: %v", s)
+	}
+	if s := queryStrings(t, db, `SELECT code FROM observations ORDER BY code`); fmt.Sprint(s) != "[8462-4 8480-6]" {
+		t.Errorf("observations after deleting obs-a1c: %v", s)
+	}
+	reasons := queryStrings(t, db, `SELECT file || ':' || line || ': ' || reason FROM quarantine WHERE run_id = '`+res.RunID+`' ORDER BY file, line`)
+	wantR := []string{
+		"ehr/deleted/Bundle.000.ndjson:3: deleted file line is not a Bundle",
+		"ehr/error/OperationOutcome.000.ndjson:1: server export error: error processing",
+	}
+	if fmt.Sprint(reasons) != fmt.Sprint(wantR) {
+		t.Errorf("quarantine\n got %q\nwant %q", reasons, wantR)
+	}
+	if leaks := ScanForStrings(t, db, []string{"pat-zzz-4711"}); len(leaks) > 0 {
+		t.Errorf("server diagnostics leaked: %v", leaks)
+	}
+	if asOf := queryStrings(t, db, `SELECT max(data_as_of)::VARCHAR FROM etl_runs`); fmt.Sprint(asOf) != "[2026-01-31 23:59:59]" {
+		t.Errorf("data_as_of %v", asOf)
+	}
+}

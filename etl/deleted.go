@@ -1,0 +1,201 @@
+package etl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/etl/fhir"
+	"github.com/carelens/carelens/internal/store"
+)
+
+// deletion is one DELETE entry of a deleted-resources Bundle.
+type deletion struct {
+	typ, id string
+}
+
+// parseDeletedLine reads one line of a deleted file: a transaction Bundle of
+// DELETE entries whose request.url is Type/id.
+func parseDeletedLine(line []byte) ([]deletion, error) {
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Request struct {
+				Method string `json:"method"`
+				URL    string `json:"url"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(line, &b); err != nil {
+		return nil, &fhir.RecordError{Reason: "malformed JSON"}
+	}
+	if b.ResourceType != "Bundle" {
+		return nil, &fhir.RecordError{Reason: "deleted file line is not a Bundle"}
+	}
+	var out []deletion
+	for _, e := range b.Entry {
+		if e.Request.Method != "DELETE" {
+			continue
+		}
+		u := e.Request.URL
+		if i := strings.Index(u, "?"); i >= 0 {
+			return nil, &fhir.RecordError{Reason: "conditional DELETE is not supported"}
+		}
+		parts := strings.Split(strings.Trim(u, "/"), "/")
+		if len(parts) < 2 {
+			return nil, &fhir.RecordError{Reason: "DELETE request.url is not Type/id"}
+		}
+		out = append(out, deletion{typ: parts[len(parts)-2], id: parts[len(parts)-1]})
+	}
+	return out, nil
+}
+
+// applyDeleted removes from the warehouse every resource the manifest's
+// deleted files name. A deleted Patient loses its patient row (its other
+// resources are deleted by their own entries); a type carelens does not load
+// is counted and ignored.
+func applyDeleted(ctx context.Context, tx *store.Tx, dir string, files []ManifestFile, v *deid.Vault,
+	q *quarantineLog, res *Result, rel func(string) string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	cnt := &Count{Source: "ehr", Entity: "deleted"}
+	res.Counts = append(res.Counts, cnt)
+	for _, f := range files {
+		p, err := localPath(dir, f.URL)
+		if err != nil {
+			return err
+		}
+		lr, err := fhir.OpenNDJSON(p)
+		if err != nil {
+			q.add(quarantined{source: "ehr", file: rel(p), entity: "deleted", reason: fileReason(err)})
+			continue
+		}
+		for {
+			line, n, err := lr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				q.add(quarantined{source: "ehr", file: rel(p), line: n + 1, entity: "deleted", reason: fileReason(err)})
+				break
+			}
+			cnt.Read++
+			dels, err := parseDeletedLine(line)
+			if err != nil {
+				var re *fhir.RecordError
+				if !errors.As(err, &re) {
+					lr.Close()
+					return err
+				}
+				cnt.Quarantined++
+				q.add(quarantined{source: "ehr", file: rel(p), line: n, entity: "deleted", reason: re.Reason})
+				continue
+			}
+			for _, d := range dels {
+				rows, err := deleteResource(ctx, tx, v, d)
+				if err != nil {
+					lr.Close()
+					return err
+				}
+				cnt.Rows += rows
+			}
+			cnt.Loaded++
+		}
+		lr.Close()
+	}
+	return nil
+}
+
+// deleteResource deletes the rows of one resource and returns how many.
+func deleteResource(ctx context.Context, tx *store.Tx, v *deid.Vault, d deletion) (int64, error) {
+	ent := fhir.EntityFor(d.typ)
+	if ent == nil {
+		return 0, nil
+	}
+	var key string
+	switch d.typ {
+	case "Patient":
+		s, ok := v.Lookup(deid.NSPatient, d.id)
+		if !ok {
+			return 0, nil // never loaded
+		}
+		key = s
+	case "Organization":
+		key = d.id
+	default:
+		key = v.RecordKey(d.typ, d.id)
+	}
+	r, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s = ?`, ent.Table.Name, ent.Table.Key), key)
+	if err != nil {
+		return 0, fmt.Errorf("delete %s: %w", d.typ, err)
+	}
+	return r.RowsAffected()
+}
+
+// recordServerErrors records each issue of the manifest's error files
+// against the run, by severity and code only: diagnostics can name resources.
+func recordServerErrors(dir string, files []ManifestFile, q *quarantineLog, res *Result, rel func(string) string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	cnt := &Count{Source: "ehr", Entity: "OperationOutcome"}
+	res.Counts = append(res.Counts, cnt)
+	for _, f := range files {
+		p, err := localPath(dir, f.URL)
+		if err != nil {
+			return err
+		}
+		lr, err := fhir.OpenNDJSON(p)
+		if err != nil {
+			q.add(quarantined{source: "ehr", file: rel(p), entity: "OperationOutcome", reason: fileReason(err)})
+			continue
+		}
+		for {
+			line, n, err := lr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				q.add(quarantined{source: "ehr", file: rel(p), line: n + 1, entity: "OperationOutcome", reason: fileReason(err)})
+				break
+			}
+			cnt.Read++
+			cnt.Quarantined++
+			var oo struct {
+				Issue []struct {
+					Severity string `json:"severity"`
+					Code     string `json:"code"`
+				} `json:"issue"`
+			}
+			reason := "server export error: malformed OperationOutcome"
+			if json.Unmarshal(line, &oo) == nil && len(oo.Issue) > 0 {
+				var parts []string
+				for _, is := range oo.Issue {
+					parts = append(parts, safeCode(is.Severity)+" "+safeCode(is.Code))
+				}
+				reason = "server export error: " + strings.Join(parts, "; ")
+			}
+			q.add(quarantined{source: "ehr", file: rel(p), line: n, entity: "OperationOutcome", reason: reason})
+		}
+		lr.Close()
+	}
+	return nil
+}
+
+// safeCode passes a FHIR code (letters, digits, '-') and nothing else.
+func safeCode(s string) string {
+	if len(s) == 0 || len(s) > 40 {
+		return "(invalid)"
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return "(invalid)"
+		}
+	}
+	return s
+}
