@@ -35,6 +35,8 @@ type FilesOptions struct {
 	Logger    *slog.Logger
 	BatchSize int // records per Arrow batch; 0 = 8192
 	Workers   int // goroutines mapping NDJSON; 0 = GOMAXPROCS
+	// JobName is recorded in etl_runs ("files" when empty).
+	JobName string
 	// Now returns the current time; nil = time.Now. AsOf for the 90+ rule is
 	// the manifest's transactionTime when there is one, else Now.
 	Now func() time.Time
@@ -58,7 +60,12 @@ func NewFilesJob(opt FilesOptions) *FilesJob {
 }
 
 // Name implements Job.
-func (j *FilesJob) Name() string { return "files" }
+func (j *FilesJob) Name() string {
+	if j.opt.JobName != "" {
+		return j.opt.JobName
+	}
+	return "files"
+}
 
 // ErrNoInput reports a source folder with nothing to load.
 var ErrNoInput = errors.New("no input files")

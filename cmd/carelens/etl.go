@@ -14,6 +14,7 @@ import (
 
 func runETL(ctx context.Context, e *env, args []string) error {
 	const usage = "Usage: carelens etl run [--dir DIR] [--json]        load a folder (ehr/ + crm/, or NDJSON) in one transaction\n" +
+		"       carelens etl bulk [--url BASE] [--full]     export from a FHIR Bulk Data server (incremental) and load it\n" +
 		"       carelens etl valuesets PATH...             load FHIR ValueSet expansions (bundles, JSON, NDJSON, folders)\n" +
 		"       carelens etl runs [--limit N]               list recent runs"
 	if len(args) == 0 {
@@ -25,6 +26,8 @@ func runETL(ctx context.Context, e *env, args []string) error {
 		return runETLRuns(ctx, e, args[1:])
 	case "valuesets":
 		return runETLValueSets(ctx, e, args[1:])
+	case "bulk":
+		return runETLBulk(ctx, e, args[1:])
 	case "run":
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stdout, usage)

@@ -61,7 +61,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		sched.Start()
 		defer sched.Stop()
-		log.Info("etl scheduled", "job", "files", "schedule", c.Schedule, "source_dir", c.SourceDir)
+		log.Info("etl scheduled", "schedule", c.Schedule)
 	}
 	if _, err := wh.Snapshot(ctx); errors.Is(err, store.ErrNoSnapshot) {
 		log.Warn("the warehouse is empty: metrics answer 503 until 'carelens etl run' loads data")
@@ -121,18 +121,28 @@ func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Lo
 	})
 }
 
-// newScheduler schedules the files job on c.Schedule.
+// newScheduler schedules, on c.Schedule, the Bulk Data job when
+// ehr_bulk_url is set, else the files job on source_dir.
 func newScheduler(c config.Config, wh *store.DB, log *slog.Logger) (*etl.Scheduler, error) {
-	profile, err := deid.ParseProfile(c.Profile)
-	if err != nil {
-		return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
-	}
-	v, err := deid.OpenVault(c.Vault)
-	if err != nil {
-		return nil, err
+	var job etl.Job
+	if c.BulkURL != "" {
+		bj, err := newBulkJob(c, wh, log, false)
+		if err != nil {
+			return nil, err
+		}
+		job = bj
+	} else {
+		profile, err := deid.ParseProfile(c.Profile)
+		if err != nil {
+			return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
+		}
+		v, err := deid.OpenVault(c.Vault)
+		if err != nil {
+			return nil, err
+		}
+		job = etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
 	}
 	sched := etl.NewScheduler(log, time.Hour)
-	job := etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
 	if err := sched.Add(c.Schedule, job); err != nil {
 		return nil, fmt.Errorf("etl_schedule (CARELENS_ETL_SCHEDULE): %w", err)
 	}

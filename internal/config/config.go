@@ -34,6 +34,23 @@ type Config struct {
 	LogFormat string `json:"log_format"`
 	// MemoryLimit caps DuckDB's memory (it spills to disk beyond it).
 	MemoryLimit string `json:"duckdb_memory_limit"`
+	// Bulk Data source (carelens etl bulk): the FHIR server base URL, the
+	// export level (system, patient or group), the group id, the resource
+	// types (comma-separated; empty = all), and authentication: a static
+	// bearer token, or SMART Backend Services (client id, token URL, PEM key
+	// file, key id, scopes).
+	BulkURL      string `json:"ehr_bulk_url"`
+	BulkLevel    string `json:"ehr_bulk_level"`
+	BulkGroup    string `json:"ehr_bulk_group"`
+	BulkTypes    string `json:"ehr_bulk_types"`
+	BulkToken    string `json:"ehr_bulk_token" secret:"true"`
+	BulkClientID string `json:"ehr_bulk_client_id"`
+	BulkTokenURL string `json:"ehr_bulk_token_url"`
+	BulkKeyFile  string `json:"ehr_bulk_key_file"`
+	BulkKeyID    string `json:"ehr_bulk_key_id"`
+	BulkScopes   string `json:"ehr_bulk_scopes"`
+	// BulkStaging is where exports are downloaded before loading.
+	BulkStaging string `json:"ehr_bulk_staging"`
 	// Schedule is a cron expression for loading SourceDir while serving
 	// ("" = never; run `carelens etl run` by hand or from cron).
 	Schedule string `json:"etl_schedule"`
@@ -51,6 +68,9 @@ func Default() Config {
 		LogLevel:      "info",
 		LogFormat:     "text",
 		MemoryLimit:   "768MB",
+		BulkLevel:     "system",
+		BulkStaging:   "data/bulk",
+		BulkScopes:    "system/*.rs",
 	}
 }
 
@@ -125,6 +145,20 @@ func (c Config) Validate() error {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("log_level (CARELENS_LOG_LEVEL): %w", err))
 	}
+	switch c.BulkLevel {
+	case "system", "patient", "group":
+	default:
+		errs = append(errs, fmt.Errorf("ehr_bulk_level (CARELENS_EHR_BULK_LEVEL): %q is not system, patient or group", c.BulkLevel))
+	}
+	if c.BulkLevel == "group" && c.BulkURL != "" && c.BulkGroup == "" {
+		errs = append(errs, errors.New("ehr_bulk_group (CARELENS_EHR_BULK_GROUP): required for a group-level export"))
+	}
+	if c.BulkToken != "" && c.BulkClientID != "" {
+		errs = append(errs, errors.New("ehr_bulk_token and ehr_bulk_client_id: choose a static token or SMART Backend Services, not both"))
+	}
+	if c.BulkClientID != "" && (c.BulkTokenURL == "" || c.BulkKeyFile == "") {
+		errs = append(errs, errors.New("ehr_bulk_client_id (CARELENS_EHR_BULK_CLIENT_ID): SMART Backend Services also needs ehr_bulk_token_url and ehr_bulk_key_file"))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format (CARELENS_LOG_FORMAT): %q is not text or json", c.LogFormat))
 	}
@@ -150,9 +184,18 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, o))
 }
 
-// Print writes the configuration as JSON. No setting is a secret yet; when
-// one is added it must be redacted here.
+// Redacted is what replaces a secret setting's value in Print.
+const Redacted = "REDACTED"
+
+// Print writes the configuration as JSON, secrets (fields tagged
+// secret:"true") replaced by Redacted.
 func (c Config) Print(w io.Writer) error {
+	rv := reflect.ValueOf(&c).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		if rv.Type().Field(i).Tag.Get("secret") == "true" && rv.Field(i).String() != "" {
+			rv.Field(i).SetString(Redacted)
+		}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(c)

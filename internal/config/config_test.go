@@ -51,3 +51,18 @@ func TestValidateNamesEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintRedactsSecrets(t *testing.T) {
+	c := Default()
+	c.BulkToken = "tok-very-secret"
+	var b strings.Builder
+	if err := c.Print(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "tok-very-secret") || !strings.Contains(b.String(), `"ehr_bulk_token": "REDACTED"`) {
+		t.Fatalf("printed config:\n%s", b.String())
+	}
+	if c.BulkToken != "tok-very-secret" {
+		t.Fatal("Print changed the caller's config")
+	}
+}
