@@ -151,6 +151,9 @@ func ehrFiles(dir string) (files map[string][]string, m *Manifest, err error) {
 			continue
 		}
 		typ, _, _ := strings.Cut(n, ".")
+		if typ == "" || typ[0] < 'A' || typ[0] > 'Z' {
+			continue // not Type.ndjson: a FHIR resource type starts upper-case (Synthea's log.ndjson, say)
+		}
 		files[typ] = append(files[typ], filepath.Join(dir, n))
 	}
 	for _, fs := range files {
@@ -232,17 +235,6 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		}
 	}
 	res.AsOf = asOf
-	for typ, fs := range files {
-		if fhir.EntityFor(typ) == nil {
-			log.Warn("resource type not loaded", "type", typ, "files", len(fs))
-		}
-	}
-
-	tx, err := o.DB.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	q := &quarantineLog{}
 	rel := func(p string) string {
 		if r, err := filepath.Rel(o.Dir, p); err == nil {
@@ -250,6 +242,30 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		}
 		return p
 	}
+	var skipped []*Count
+	for typ, fs := range files {
+		if fhir.EntityFor(typ) != nil {
+			continue
+		}
+		// A type carelens does not map: count its records, load nothing.
+		cnt := &Count{Source: "ehr", Entity: typ}
+		for _, f := range fs {
+			n, err := countRecords(f)
+			if err != nil {
+				q.add(quarantined{source: "ehr", file: rel(f), entity: typ, reason: fileReason(err)})
+			}
+			cnt.Skipped += n
+		}
+		skipped = append(skipped, cnt)
+		log.Info("resource type not loaded", "type", typ, "files", len(fs), "records", cnt.Skipped)
+	}
+	sort.Slice(skipped, func(i, j int) bool { return skipped[i].Entity < skipped[j].Entity })
+
+	tx, err := o.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 
 	fm := &fhir.Mapper{Vault: o.Vault, AsOf: asOf}
 	if manifest != nil {
@@ -303,6 +319,7 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		log.Info("loaded", "source", "crm", "entity", ent.Name, "read", cnt.Read, "loaded", cnt.Loaded, "quarantined", cnt.Quarantined, "rows", n)
 	}
 	res.Linked, res.Unlinked = cm.Linked, cm.Unlinked
+	res.Counts = append(res.Counts, skipped...)
 
 	var snap int64
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(snapshot_id), 0) + 1 FROM etl_runs`).Scan(&snap); err != nil {
@@ -323,6 +340,29 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// countRecords counts the non-blank lines of an NDJSON file.
+func countRecords(path string) (int64, error) {
+	lr, err := fhir.OpenNDJSON(path)
+	if err != nil {
+		return 0, err
+	}
+	defer lr.Close()
+	var n int64
+	for {
+		_, _, err := lr.Next()
+		switch {
+		case err == io.EOF:
+			return n, nil
+		case errors.Is(err, fhir.ErrLineTooLong):
+			n++
+		case err != nil:
+			return n, err
+		default:
+			n++
+		}
+	}
 }
 
 // fileReason describes a file-level failure without echoing file contents.
@@ -430,8 +470,8 @@ func recordRun(ctx context.Context, db *store.DB, tx *store.Tx, r *Result) error
 		return fmt.Errorf("record run: %w", err)
 	}
 	for _, c := range r.Counts {
-		if _, err := tx.Exec(ctx, `INSERT INTO etl_run_counts VALUES (?, ?, ?, ?, ?, ?)`,
-			r.RunID, c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO etl_run_counts VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.RunID, c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined, c.Skipped); err != nil {
 			return fmt.Errorf("record run counts: %w", err)
 		}
 	}

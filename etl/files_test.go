@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"fmt"
@@ -308,8 +310,8 @@ func TestGeneratedCorruptionReconciles(t *testing.T) {
 		if c.Read != c.Loaded+c.Quarantined {
 			t.Errorf("%s/%s: read %d != loaded %d + quarantined %d", c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined)
 		}
-		if want := int64(truth.Counts[c.Entity]); c.Read != want {
-			t.Errorf("%s/%s: read %d, generator wrote %d", c.Source, c.Entity, c.Read, want)
+		if want := int64(truth.Counts[c.Entity]); c.Read+c.Skipped != want {
+			t.Errorf("%s/%s: read %d + skipped %d, generator wrote %d", c.Source, c.Entity, c.Read, c.Skipped, want)
 		}
 	}
 	var total int
@@ -372,5 +374,49 @@ func TestIncrementalDeletesUpdatesAndErrors(t *testing.T) {
 	}
 	if asOf := queryStrings(t, db, `SELECT max(data_as_of)::VARCHAR FROM etl_runs`); fmt.Sprint(asOf) != "[2026-01-31 23:59:59]" {
 		t.Errorf("data_as_of %v", asOf)
+	}
+}
+
+// A file that breaks mid-way (a truncated gzip) keeps what was read before
+// the break, is recorded with where it broke, and the other files load.
+func TestBrokenFileDoesNotAbortOthers(t *testing.T) {
+	dir := t.TempDir()
+	copyFile := func(src, dst string) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, dst), b, 0o600)
+	}
+	copyFile("testdata/mini/ehr/Encounter.000.ndjson", "Encounter.ndjson")
+	copyFile("testdata/mini/ehr/Organization.000.ndjson", "Organization.ndjson")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(zw, `{"resourceType":"Appointment","id":"a%d","status":"booked","start":"2025-03-0%dT09:00:00Z","participant":[{"actor":{"reference":"Patient/p%d"}}]}`+"\n", i, 1+i%9, i%50)
+	}
+	zw.Close()
+	os.WriteFile(filepath.Join(dir, "Appointment.ndjson.gz"), buf.Bytes()[:buf.Len()*2/3], 0o600)
+
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
+	if err != nil {
+		t.Fatalf("a broken file aborted the run: %v", err)
+	}
+	counts := map[string]*Count{}
+	for _, c := range res.Counts {
+		counts[c.Entity] = c
+	}
+	if c := counts["Encounter"]; c == nil || c.Loaded != 1 {
+		t.Fatalf("Encounter counts %+v", c)
+	}
+	ap := counts["Appointment"]
+	if ap == nil || ap.Loaded == 0 || ap.Loaded >= 3000 || ap.Read != ap.Loaded {
+		t.Fatalf("Appointment counts %+v: want the lines before the break loaded", ap)
+	}
+	q := queryStrings(t, db, `SELECT line || ': ' || reason FROM quarantine WHERE file = 'Appointment.ndjson.gz'`)
+	if want := fmt.Sprintf("%d: file unreadable: unexpected EOF", ap.Read+1); len(q) != 1 || q[0] != want {
+		t.Fatalf("quarantine %q, want [%q]", q, want)
 	}
 }

@@ -17,13 +17,15 @@ type Job interface {
 // Count is the accounting of one entity of one source in a run:
 // Read = Loaded + Quarantined. Loaded counts records accepted (a record may
 // give zero rows, like a payer Organization, or several, like a blood-pressure
-// panel); Rows counts warehouse rows written.
+// panel); Rows counts warehouse rows written. Skipped counts the records of
+// a resource type carelens does not load (Read, Loaded and Quarantined are 0).
 type Count struct {
 	Source      string `json:"source"`
 	Entity      string `json:"entity"`
 	Read        int64  `json:"read"`
 	Loaded      int64  `json:"loaded"`
 	Quarantined int64  `json:"quarantined"`
+	Skipped     int64  `json:"skipped,omitempty"`
 	Rows        int64  `json:"rows"`
 }
 
@@ -44,6 +46,7 @@ type Result struct {
 	Read        int64         `json:"rows_read"`
 	Loaded      int64         `json:"rows_loaded"`
 	Quarantined int64         `json:"rows_quarantined"`
+	Skipped     int64         `json:"rows_skipped"`
 	// Linked and Unlinked count CRM contacts matched and not matched to an
 	// EHR patient.
 	Linked   int64  `json:"contacts_linked"`
@@ -52,11 +55,12 @@ type Result struct {
 }
 
 func (r *Result) total() {
-	r.Read, r.Loaded, r.Quarantined = 0, 0, 0
+	r.Read, r.Loaded, r.Quarantined, r.Skipped = 0, 0, 0, 0
 	for _, c := range r.Counts {
 		r.Read += c.Read
 		r.Loaded += c.Loaded
 		r.Quarantined += c.Quarantined
+		r.Skipped += c.Skipped
 	}
 }
 

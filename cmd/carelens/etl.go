@@ -89,11 +89,11 @@ func runETL(ctx context.Context, e *env, args []string) error {
 
 func printRun(e *env, r *etl.Result) {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "source\tentity\tread\tloaded\tquarantined\trows\t")
+	fmt.Fprintln(tw, "source\tentity\tread\tloaded\tquarantined\tskipped\trows\t")
 	for _, c := range r.Counts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t\n", c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined, c.Rows)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", c.Source, c.Entity, c.Read, c.Loaded, c.Quarantined, c.Skipped, c.Rows)
 	}
-	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t\t\n", r.Read, r.Loaded, r.Quarantined)
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t\t\n", r.Read, r.Loaded, r.Quarantined, r.Skipped)
 	tw.Flush()
 	fmt.Fprintf(e.stdout, "run %s %s", r.RunID, r.Status)
 	if r.SnapshotID > 0 {

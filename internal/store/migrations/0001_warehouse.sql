@@ -182,7 +182,8 @@ CREATE TABLE etl_run_counts (
     entity            VARCHAR NOT NULL, -- Patient, Encounter, …, contacts, messages, …
     rows_read         BIGINT NOT NULL,
     rows_loaded       BIGINT NOT NULL,
-    rows_quarantined  BIGINT NOT NULL
+    rows_quarantined  BIGINT NOT NULL,
+    rows_skipped      BIGINT NOT NULL   -- records of a type carelens does not load: counted, not read further
 );
 
 -- A quarantined record: where it is and why, never its contents.
