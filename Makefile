@@ -26,9 +26,16 @@ demo: build
 		$(BIN) gen --patients $(PATIENTS) --seed 1 --out $(DEMO); \
 	fi
 
+SOF_TESTS ?= ../shared/data/sql-on-fhir-v2/tests
+
 test: fmt-check vet build
-	$(GO) test -tags $(TAGS) -count=1 ./...
 	$(BIN) metrics check
+	@if [ -d $(SOF_TESTS) ]; then \
+		$(BIN) fhir test-views $(SOF_TESTS) --report bin/test_report.json --min 0.95; \
+	else \
+		echo "SQL-on-FHIR conformance skipped: $(SOF_TESTS) is absent (it lives in ../shared beside the checkout)"; \
+	fi
+	$(GO) test -tags $(TAGS) -count=1 ./...
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...

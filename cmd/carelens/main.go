@@ -39,6 +39,7 @@ type env struct {
 
 var commands = map[string]command{
 	"gen":     {"generate a synthetic identified EHR + CRM export", runGen},
+	"fhir":    {"FHIR tools: run the SQL-on-FHIR conformance suite (fhir test-views)", runFHIR},
 	"etl":     {"load data into the warehouse (etl run, etl runs)", runETL},
 	"serve":   {"serve the JSON API and dashboards", runServe},
 	"metrics": {"list, check or run metric definitions", runMetrics},
