@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -20,6 +21,7 @@ import (
 	"github.com/carelens/carelens/etl/crm"
 	"github.com/carelens/carelens/etl/deid"
 	"github.com/carelens/carelens/etl/fhir"
+	"github.com/carelens/carelens/etl/fhir/views"
 	"github.com/carelens/carelens/internal/store"
 )
 
@@ -37,6 +39,9 @@ type FilesOptions struct {
 	Workers   int // goroutines mapping NDJSON; 0 = GOMAXPROCS
 	// JobName is recorded in etl_runs ("files" when empty).
 	JobName string
+	// Views are the ViewDefinitions that fill view tables (nil = the
+	// built-in etl/fhir/views).
+	Views fs.FS
 	// Now returns the current time; nil = time.Now. AsOf for the 90+ rule is
 	// the manifest's transactionTime when there is one, else Now.
 	Now func() time.Time
@@ -235,6 +240,19 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		}
 	}
 	res.AsOf = asOf
+	viewFS := o.Views
+	if viewFS == nil {
+		viewFS = views.FS
+	}
+	viewEnts, errs := fhir.LoadViews(viewFS, func(table string) ([]store.ColumnInfo, error) { return o.DB.Describe(ctx, table) })
+	if len(errs) > 0 {
+		return fmt.Errorf("view definitions:\n%w", errors.Join(errs...))
+	}
+	entities := append(append([]*fhir.Entity{}, fhir.Entities...), viewEnts...)
+	loadable := map[string]bool{}
+	for _, e := range entities {
+		loadable[e.Type] = true
+	}
 	q := &quarantineLog{}
 	rel := func(p string) string {
 		if r, err := filepath.Rel(o.Dir, p); err == nil {
@@ -244,7 +262,7 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	}
 	var skipped []*Count
 	for typ, fs := range files {
-		if fhir.EntityFor(typ) != nil {
+		if loadable[typ] {
 			continue
 		}
 		// A type carelens does not map: count its records, load nothing.
@@ -278,7 +296,7 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 			return err
 		}
 	}
-	for _, ent := range fhir.Entities {
+	for _, ent := range entities {
 		fs := files[ent.Type]
 		if len(fs) == 0 {
 			continue

@@ -183,6 +183,20 @@ func (b *Batch) Bool(v bool) *Batch {
 	return b
 }
 
+// NullBool appends a BOOLEAN, NULL when !ok.
+func (b *Batch) NullBool(v, ok bool) *Batch {
+	f := b.next(Bool).(*array.BooleanBuilder)
+	if ok {
+		f.Append(v)
+	} else {
+		f.AppendNull()
+	}
+	return b
+}
+
+// Columns returns the columns of the batch's table, in row order.
+func (b *Batch) Columns() []Column { return b.t.Columns }
+
 // Date appends the calendar date of t (in t's location); the zero time is NULL.
 func (b *Batch) Date(t time.Time) *Batch {
 	f := b.next(Date).(*array.Date32Builder)
