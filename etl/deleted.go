@@ -54,6 +54,32 @@ func parseDeletedLine(line []byte) ([]deletion, error) {
 	return out, nil
 }
 
+// eachLine calls fn with every non-blank line of an NDJSON file and its
+// number. A file that cannot be opened or read to its end is recorded in q
+// (where it broke) and the lines before the break stay processed; an error
+// from fn stops the file and is returned.
+func eachLine(path, source, entity string, q *quarantineLog, rel func(string) string, fn func(line []byte, n int64) error) error {
+	lr, err := fhir.OpenNDJSON(path)
+	if err != nil {
+		q.add(quarantined{source: source, file: rel(path), entity: entity, reason: fileReason(err)})
+		return nil
+	}
+	defer lr.Close()
+	for {
+		line, n, err := lr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			q.add(quarantined{source: source, file: rel(path), line: n + 1, entity: entity, reason: fileReason(err)})
+			return nil
+		}
+		if err := fn(line, n); err != nil {
+			return err
+		}
+	}
+}
+
 // applyDeleted removes from the warehouse every resource the manifest's
 // deleted files name. A deleted Patient loses its patient row (its other
 // resources are deleted by their own entries); a type carelens does not load
@@ -70,43 +96,31 @@ func applyDeleted(ctx context.Context, tx *store.Tx, dir string, files []Manifes
 		if err != nil {
 			return err
 		}
-		lr, err := fhir.OpenNDJSON(p)
-		if err != nil {
-			q.add(quarantined{source: "ehr", file: rel(p), entity: "deleted", reason: fileReason(err)})
-			continue
-		}
-		for {
-			line, n, err := lr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				q.add(quarantined{source: "ehr", file: rel(p), line: n + 1, entity: "deleted", reason: fileReason(err)})
-				break
-			}
+		err = eachLine(p, "ehr", "deleted", q, rel, func(line []byte, n int64) error {
 			cnt.Read++
 			dels, err := parseDeletedLine(line)
 			if err != nil {
 				var re *fhir.RecordError
 				if !errors.As(err, &re) {
-					lr.Close()
 					return err
 				}
 				cnt.Quarantined++
 				q.add(quarantined{source: "ehr", file: rel(p), line: n, entity: "deleted", reason: re.Reason})
-				continue
+				return nil
 			}
 			for _, d := range dels {
 				rows, err := deleteResource(ctx, tx, v, d)
 				if err != nil {
-					lr.Close()
 					return err
 				}
 				cnt.Rows += rows
 			}
 			cnt.Loaded++
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		lr.Close()
 	}
 	return nil
 }
@@ -150,20 +164,7 @@ func recordServerErrors(dir string, files []ManifestFile, q *quarantineLog, res 
 		if err != nil {
 			return err
 		}
-		lr, err := fhir.OpenNDJSON(p)
-		if err != nil {
-			q.add(quarantined{source: "ehr", file: rel(p), entity: "OperationOutcome", reason: fileReason(err)})
-			continue
-		}
-		for {
-			line, n, err := lr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				q.add(quarantined{source: "ehr", file: rel(p), line: n + 1, entity: "OperationOutcome", reason: fileReason(err)})
-				break
-			}
+		eachLine(p, "ehr", "OperationOutcome", q, rel, func(line []byte, n int64) error {
 			cnt.Read++
 			cnt.Quarantined++
 			var oo struct {
@@ -181,8 +182,8 @@ func recordServerErrors(dir string, files []ManifestFile, q *quarantineLog, res 
 				reason = "server export error: " + strings.Join(parts, "; ")
 			}
 			q.add(quarantined{source: "ehr", file: rel(p), line: n, entity: "OperationOutcome", reason: reason})
-		}
-		lr.Close()
+			return nil
+		})
 	}
 	return nil
 }

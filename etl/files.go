@@ -339,23 +339,31 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	res.Linked, res.Unlinked = cm.Linked, cm.Unlinked
 	res.Counts = append(res.Counts, skipped...)
 
-	var snap int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(snapshot_id), 0) + 1 FROM etl_runs`).Scan(&snap); err != nil {
+	// The vault is saved before the warehouse commits: a warehouse never
+	// holds a surrogate the vault could lose.
+	return commitRun(ctx, tx, res, q, o.Now, o.Vault.Save)
+}
+
+// commitRun ends a successful load: it takes the next snapshot id, writes
+// the quarantine and the run's record, runs beforeCommit (if any) and
+// commits, all in tx.
+func commitRun(ctx context.Context, tx *store.Tx, res *Result, q *quarantineLog, now func() time.Time, beforeCommit func() error) error {
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(snapshot_id), 0) + 1 FROM etl_runs`).Scan(&res.SnapshotID); err != nil {
 		return fmt.Errorf("next snapshot: %w", err)
 	}
-	res.SnapshotID, res.Status = snap, "succeeded"
+	res.Status = "succeeded"
 	res.total()
 	if err := writeQuarantine(ctx, tx, res.RunID, q.rows); err != nil {
 		return err
 	}
-	res.Duration = o.Now().Sub(res.Started)
+	res.Duration = now().Sub(res.Started)
 	if err := recordRun(ctx, nil, tx, res); err != nil {
 		return err
 	}
-	// The vault is saved before the warehouse commits: a warehouse never
-	// holds a surrogate the vault could lose.
-	if err := o.Vault.Save(); err != nil {
-		return err
+	if beforeCommit != nil {
+		if err := beforeCommit(); err != nil {
+			return err
+		}
 	}
 	return tx.Commit(ctx)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -129,23 +128,10 @@ func (j *ValueSetJob) load(ctx context.Context, res *Result) error {
 	}
 	for _, f := range files {
 		if strings.HasSuffix(f, ".ndjson") || strings.HasSuffix(f, ".ndjson.gz") {
-			lr, err := fhir.OpenNDJSON(f)
-			if err != nil {
-				q.add(quarantined{source: "terminology", file: f, entity: "ValueSet", reason: fileReason(err)})
-				continue
-			}
-			for {
-				line, n, err := lr.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					q.add(quarantined{source: "terminology", file: f, line: n, entity: "ValueSet", reason: fileReason(err)})
-					break
-				}
+			eachLine(f, "terminology", "ValueSet", q, func(p string) string { return p }, func(line []byte, n int64) error {
 				take(f, n, line)
-			}
-			lr.Close()
+				return nil
+			})
 			continue
 		}
 		b, err := os.ReadFile(f)
@@ -199,17 +185,5 @@ func (j *ValueSetJob) load(ctx context.Context, res *Result) error {
 		return err
 	}
 	cnt.Rows = n
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(snapshot_id), 0) + 1 FROM etl_runs`).Scan(&res.SnapshotID); err != nil {
-		return err
-	}
-	res.Status = "succeeded"
-	res.total()
-	if err := writeQuarantine(ctx, tx, res.RunID, q.rows); err != nil {
-		return err
-	}
-	res.Duration = o.Now().Sub(res.Started)
-	if err := recordRun(ctx, nil, tx, res); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	return commitRun(ctx, tx, res, q, o.Now, nil)
 }

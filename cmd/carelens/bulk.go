@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -48,15 +47,7 @@ func runETLBulk(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res, runErr := job.Run(ctx)
-	if res != nil {
-		if *asJSON {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(res)
-		} else {
-			printRun(e, res)
-		}
-	}
+	reportRun(e, res, *asJSON)
 	return runErr
 }
 

@@ -77,14 +77,22 @@ func runETL(ctx context.Context, e *env, args []string) error {
 	}
 	job := etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
 	res, runErr := job.Run(ctx)
-	if *asJSON {
+	reportRun(e, res, *asJSON)
+	return runErr
+}
+
+// reportRun prints a run's result as JSON or as a table; nil prints nothing.
+func reportRun(e *env, r *etl.Result, asJSON bool) {
+	if r == nil {
+		return
+	}
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(res)
-	} else {
-		printRun(e, res)
+		enc.Encode(r)
+		return
 	}
-	return runErr
+	printRun(e, r)
 }
 
 func printRun(e *env, r *etl.Result) {
@@ -179,12 +187,6 @@ func runETLValueSets(ctx context.Context, e *env, args []string) error {
 	}
 	defer wh.Close()
 	res, runErr := etl.NewValueSetJob(etl.ValueSetOptions{Paths: fs.Args(), DB: wh, Logger: log}).Run(ctx)
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
-	} else {
-		printRun(e, res)
-	}
+	reportRun(e, res, *asJSON)
 	return runErr
 }
