@@ -304,44 +304,44 @@ func fnExists(env *Env, f *fnNode, in, _ []any) ([]any, error) {
 	if len(f.args) == 0 {
 		return env.triResult(mark, triOf(len(in) > 0)), nil
 	}
-	saved := env.index
-	defer func() { env.index = saved }()
-	for i, it := range in {
-		r, err := f.lambda(env, 0, it, i)
-		if err != nil {
-			return nil, err
-		}
-		t, err := toTri(r, "exists criteria")
-		if err != nil {
-			return nil, err
-		}
-		env.buf = env.buf[:mark]
-		if t == isTrue {
-			return env.triResult(mark, isTrue), nil
-		}
+	hit, err := scanCriteria(env, f, in, "exists criteria", func(t tri) bool { return t == isTrue })
+	if err != nil {
+		return nil, err
 	}
-	return env.triResult(mark, isFalse), nil
+	return env.triResult(mark, triOf(hit)), nil
 }
 
 func fnAll(env *Env, f *fnNode, in, _ []any) ([]any, error) {
+	mark := len(env.buf)
+	miss, err := scanCriteria(env, f, in, "all criteria", func(t tri) bool { return t != isTrue })
+	if err != nil {
+		return nil, err
+	}
+	return env.triResult(mark, triOf(!miss)), nil
+}
+
+// scanCriteria evaluates f's criteria on each item in turn and reports
+// whether one gave a result stop accepts, stopping there. It leaves env's
+// buffer and index as it found them.
+func scanCriteria(env *Env, f *fnNode, in []any, what string, stop func(tri) bool) (bool, error) {
 	mark := len(env.buf)
 	saved := env.index
 	defer func() { env.index = saved }()
 	for i, it := range in {
 		r, err := f.lambda(env, 0, it, i)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		t, err := toTri(r, "all criteria")
+		t, err := toTri(r, what)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		env.buf = env.buf[:mark]
-		if t != isTrue {
-			return env.triResult(mark, isFalse), nil
+		if stop(t) {
+			return true, nil
 		}
 	}
-	return env.triResult(mark, isTrue), nil
+	return false, nil
 }
 
 func fnBoolAgg(env *Env, f *fnNode, in, _ []any) ([]any, error) {
