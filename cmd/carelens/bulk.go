@@ -17,17 +17,13 @@ import (
 
 func runETLBulk(ctx context.Context, e *env, args []string) error {
 	fs, cfgPath := newFlags(e, "etl bulk", "etl bulk [--url BASE] [--full] [--json]")
-	base := fs.String("url", "", "FHIR server base URL (default: config ehr_bulk_url)")
+	fs.String("url", "", "FHIR server base URL (default: config ehr_bulk_url)")
 	full := fs.Bool("full", false, "ignore the incremental watermark and export everything")
 	asJSON := fs.Bool("json", false, "print the run result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
-		if setFlags(fs)["url"] {
-			c.BulkURL = *base
-		}
-	})
+	c, log, err := loadConfig(e, fs, *cfgPath, map[string]string{"url": "ehr_bulk_url"})
 	if err != nil {
 		return err
 	}

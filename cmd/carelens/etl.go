@@ -8,7 +8,6 @@ import (
 
 	"github.com/carelens/carelens/etl"
 	"github.com/carelens/carelens/etl/deid"
-	"github.com/carelens/carelens/internal/config"
 	"github.com/carelens/carelens/internal/store"
 )
 
@@ -37,25 +36,14 @@ func runETL(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	fs, cfgPath := newFlags(e, "etl run", "etl run [--dir DIR] [--db FILE] [--vault FILE] [--json]")
-	dir := fs.String("dir", "", "source folder with ehr/ and crm/ (default: config source_dir)")
-	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
-	vault := fs.String("vault", "", "vault file (default: config vault)")
+	fs.String("dir", "", "source folder with ehr/ and crm/ (default: config source_dir)")
+	fs.String("db", "", "analytics DuckDB file (default: config db)")
+	fs.String("vault", "", "vault file (default: config vault)")
 	asJSON := fs.Bool("json", false, "print the run result as JSON")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
-		set := setFlags(fs)
-		if set["dir"] {
-			c.SourceDir = *dir
-		}
-		if set["db"] {
-			c.DB = *db
-		}
-		if set["vault"] {
-			c.Vault = *vault
-		}
-	})
+	c, log, err := loadConfig(e, fs, *cfgPath, map[string]string{"dir": "source_dir", "db": "db", "vault": "vault"})
 	if err != nil {
 		return err
 	}
@@ -119,15 +107,11 @@ func printRun(e *env, r *etl.Result) {
 func runETLRuns(ctx context.Context, e *env, args []string) error {
 	fs, cfgPath := newFlags(e, "etl runs", "etl runs [--limit N] [--db FILE]")
 	limit := fs.Int("limit", 10, "how many runs, newest first")
-	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	fs.String("db", "", "analytics DuckDB file (default: config db)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, _, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
-		if setFlags(fs)["db"] {
-			c.DB = *db
-		}
-	})
+	c, _, err := loadConfig(e, fs, *cfgPath, map[string]string{"db": "db"})
 	if err != nil {
 		return err
 	}
@@ -160,7 +144,7 @@ func runETLRuns(ctx context.Context, e *env, args []string) error {
 
 func runETLValueSets(ctx context.Context, e *env, args []string) error {
 	fs, cfgPath := newFlags(e, "etl valuesets", "etl valuesets [--db FILE] [--json] PATH...")
-	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	fs.String("db", "", "analytics DuckDB file (default: config db)")
 	asJSON := fs.Bool("json", false, "print the run result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -170,11 +154,7 @@ func runETLValueSets(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
-		if setFlags(fs)["db"] {
-			c.DB = *db
-		}
-	})
+	c, log, err := loadConfig(e, fs, *cfgPath, map[string]string{"db": "db"})
 	if err != nil {
 		return err
 	}

@@ -119,9 +119,10 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// loadConfig reads the configuration, applies the flags the user set
-// explicitly (apply), validates it and builds the logger.
-func loadConfig(e *env, fs *flag.FlagSet, cfgPath string, apply func(c *config.Config)) (config.Config, *slog.Logger, error) {
+// loadConfig reads the configuration, overrides it with the flags the user
+// set explicitly (flagKeys maps a flag name to its setting's key), validates
+// it and builds the logger.
+func loadConfig(e *env, fs *flag.FlagSet, cfgPath string, flagKeys map[string]string) (config.Config, *slog.Logger, error) {
 	if cfgPath == "" {
 		for _, kv := range e.environ {
 			if v, ok := strings.CutPrefix(kv, config.EnvPrefix+"CONFIG="); ok {
@@ -133,20 +134,21 @@ func loadConfig(e *env, fs *flag.FlagSet, cfgPath string, apply func(c *config.C
 	if err != nil {
 		return c, nil, err
 	}
-	if apply != nil {
-		apply(&c)
+	var flagErr error
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := flagKeys[f.Name]; ok && flagErr == nil {
+			if err := c.Set(key, f.Value.String()); err != nil {
+				flagErr = fmt.Errorf("--%s: %w", f.Name, err)
+			}
+		}
+	})
+	if flagErr != nil {
+		return c, nil, flagErr
 	}
 	if err := c.Validate(); err != nil {
 		return c, nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return c, c.Logger(e.stderr), nil
-}
-
-// setFlags returns the names of the flags given on the command line.
-func setFlags(fs *flag.FlagSet) map[string]bool {
-	m := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
-	return m
 }
 
 func runVersion(ctx context.Context, e *env, args []string) error {

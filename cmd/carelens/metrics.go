@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/carelens/carelens/internal/config"
 	"github.com/carelens/carelens/internal/disclosure"
 	"github.com/carelens/carelens/internal/store"
 	"github.com/carelens/carelens/metrics"
@@ -108,7 +107,7 @@ func runMetricsRun(ctx context.Context, e *env, args []string) error {
 	to := fs.String("to", "", "last day, YYYY-MM-DD (default: end of the last full month of data)")
 	by := fs.String("by", "", "period grain and dimensions, e.g. month,clinic (default: the metric's grain)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	dbPath := fs.String("db", "", "analytics DuckDB file (default: config db)")
+	fs.String("db", "", "analytics DuckDB file (default: config db)")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if err := parse(fs, args); err != nil {
 			return err
@@ -121,11 +120,7 @@ func runMetricsRun(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	c, _, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
-		if setFlags(fs)["db"] {
-			c.DB = *dbPath
-		}
-	})
+	c, _, err := loadConfig(e, fs, *cfgPath, map[string]string{"db": "db"})
 	if err != nil {
 		return err
 	}

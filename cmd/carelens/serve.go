@@ -21,24 +21,13 @@ import (
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs, cfgPath := newFlags(e, "serve", "serve [--addr HOST:PORT] [--db FILE] [--schedule CRON]")
-	addr := fs.String("addr", "", "listen address (default: config addr, localhost:8080)")
-	db := fs.String("db", "", "analytics DuckDB file (default: config db)")
-	schedule := fs.String("schedule", "", "cron expression for loading source_dir while serving (default: config etl_schedule)")
+	fs.String("addr", "", "listen address (default: config addr, localhost:8080)")
+	fs.String("db", "", "analytics DuckDB file (default: config db)")
+	fs.String("schedule", "", "cron expression for loading source_dir while serving (default: config etl_schedule)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, log, err := loadConfig(e, fs, *cfgPath, func(c *config.Config) {
-		set := setFlags(fs)
-		if set["addr"] {
-			c.Addr = *addr
-		}
-		if set["db"] {
-			c.DB = *db
-		}
-		if set["schedule"] {
-			c.Schedule = *schedule
-		}
-	})
+	c, log, err := loadConfig(e, fs, *cfgPath, map[string]string{"addr": "addr", "db": "db", "schedule": "etl_schedule"})
 	if err != nil {
 		return err
 	}

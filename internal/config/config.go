@@ -98,33 +98,44 @@ func Load(path string, env []string) (Config, error) {
 			vars[k] = v
 		}
 	}
-	known := map[string]bool{EnvPrefix + "CONFIG": true}
-	rv := reflect.ValueOf(&c).Elem()
+	for k, v := range vars {
+		if k == EnvPrefix+"CONFIG" {
+			continue
+		}
+		key := strings.ToLower(strings.TrimPrefix(k, EnvPrefix))
+		if err := c.Set(key, v); errors.Is(err, ErrUnknownKey) {
+			return c, fmt.Errorf("unknown environment variable %s", k)
+		} else if err != nil {
+			return c, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return c, nil
+}
+
+// ErrUnknownKey reports a setting name that Config does not have.
+var ErrUnknownKey = errors.New("unknown setting")
+
+// Set sets the setting whose file key is key from its text form.
+func (c *Config) Set(key, value string) error {
+	rv := reflect.ValueOf(c).Elem()
 	for i := 0; i < rv.NumField(); i++ {
-		key := EnvPrefix + strings.ToUpper(rv.Type().Field(i).Tag.Get("json"))
-		known[key] = true
-		v, ok := vars[key]
-		if !ok {
+		if rv.Type().Field(i).Tag.Get("json") != key {
 			continue
 		}
 		f := rv.Field(i)
 		switch f.Kind() {
 		case reflect.String:
-			f.SetString(v)
+			f.SetString(value)
 		case reflect.Int:
-			n, err := strconv.Atoi(v)
+			n, err := strconv.Atoi(value)
 			if err != nil {
-				return c, fmt.Errorf("%s: %q is not a whole number", key, v)
+				return fmt.Errorf("%q is not a whole number", value)
 			}
 			f.SetInt(int64(n))
 		}
+		return nil
 	}
-	for k := range vars {
-		if !known[k] {
-			return c, fmt.Errorf("unknown environment variable %s", k)
-		}
-	}
-	return c, nil
+	return fmt.Errorf("%w %q", ErrUnknownKey, key)
 }
 
 // Validate checks every setting and reports all problems at once.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,22 @@ func TestValidateNamesEverySetting(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want mention of %s", err, want)
 		}
+	}
+}
+
+func TestSet(t *testing.T) {
+	c := Default()
+	if err := c.Set("source_dir", "x"); err != nil || c.SourceDir != "x" {
+		t.Fatalf("Set source_dir: %v %q", err, c.SourceDir)
+	}
+	if err := c.Set("suppress_below", "12"); err != nil || c.SuppressBelow != 12 {
+		t.Fatalf("Set suppress_below: %v %d", err, c.SuppressBelow)
+	}
+	if err := c.Set("suppress_below", "x"); err == nil {
+		t.Fatal("non-number accepted")
+	}
+	if err := c.Set("nope", "x"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("unknown key: %v", err)
 	}
 }
 
