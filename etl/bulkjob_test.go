@@ -112,3 +112,22 @@ func TestBulkJobIncremental(t *testing.T) {
 		t.Errorf("staging folder not cleaned: %d entries", len(left))
 	}
 }
+
+// An incremental export in which nothing changed commits an empty run and
+// moves the watermark on.
+func TestBulkJobNothingChanged(t *testing.T) {
+	s := &bulkServer{exports: []map[string]any{{"transactionTime": "2026-02-28T00:00:00Z", "requiresAccessToken": false, "output": []any{}, "error": []any{}}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	client, _ := bulk.New(bulk.Options{BaseURL: srv.URL + "/fhir", PollMin: time.Millisecond, PollMax: 10 * time.Millisecond})
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	job := NewBulkJob(BulkOptions{Name: "quiet", Client: client, StagingDir: t.TempDir(), DB: db, Vault: v, Profile: deid.ProfileLimited})
+	res, err := job.Run(context.Background())
+	if err != nil || res.Read != 0 || res.SnapshotID != 1 {
+		t.Fatalf("empty incremental export: %v, %+v", err, res)
+	}
+	if wm, _ := job.Watermark(context.Background()); !wm.Equal(time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("watermark %v", wm)
+	}
+}

@@ -84,8 +84,8 @@ func eachLine(path, source, entity string, q *quarantineLog, rel func(string) st
 // deleted files name. A deleted Patient loses its patient row (its other
 // resources are deleted by their own entries); a type carelens does not load
 // is counted and ignored.
-func applyDeleted(ctx context.Context, tx *store.Tx, dir string, files []ManifestFile, v *deid.Vault,
-	q *quarantineLog, res *Result, rel func(string) string) error {
+func applyDeleted(ctx context.Context, tx *store.Tx, dir string, files []ManifestFile, entities []*fhir.Entity,
+	v *deid.Vault, q *quarantineLog, res *Result, rel func(string) string) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -109,7 +109,7 @@ func applyDeleted(ctx context.Context, tx *store.Tx, dir string, files []Manifes
 				return nil
 			}
 			for _, d := range dels {
-				rows, err := deleteResource(ctx, tx, v, d)
+				rows, err := deleteResource(ctx, tx, entities, v, d)
 				if err != nil {
 					return err
 				}
@@ -125,12 +125,24 @@ func applyDeleted(ctx context.Context, tx *store.Tx, dir string, files []Manifes
 	return nil
 }
 
-// deleteResource deletes the rows of one resource and returns how many.
-func deleteResource(ctx context.Context, tx *store.Tx, v *deid.Vault, d deletion) (int64, error) {
-	ent := fhir.EntityFor(d.typ)
-	if ent == nil {
-		return 0, nil
+// deleteResource deletes the rows of one resource from every table its type
+// loads (through a Go mapper or a view) and returns how many.
+func deleteResource(ctx context.Context, tx *store.Tx, entities []*fhir.Entity, v *deid.Vault, d deletion) (int64, error) {
+	var n int64
+	for _, ent := range entities {
+		if ent.Type != d.typ {
+			continue
+		}
+		rows, err := deleteRows(ctx, tx, ent, v, d)
+		if err != nil {
+			return n, err
+		}
+		n += rows
 	}
+	return n, nil
+}
+
+func deleteRows(ctx context.Context, tx *store.Tx, ent *fhir.Entity, v *deid.Vault, d deletion) (int64, error) {
 	var key string
 	switch d.typ {
 	case "Patient":

@@ -230,7 +230,9 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 			crmFiles = append(crmFiles, p)
 		}
 	}
-	if len(files) == 0 && len(crmFiles) == 0 {
+	// A manifest is input even when it lists no files: an incremental export
+	// in which nothing changed, or only deletions.
+	if len(files) == 0 && len(crmFiles) == 0 && manifest == nil {
 		return fmt.Errorf("%w in %s (expected ehr/*.ndjson and/or crm/*.csv)", ErrNoInput, o.Dir)
 	}
 	asOf := res.Started
@@ -289,7 +291,7 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	if manifest != nil {
 		// Deletions first: a resource deleted and created again since _since
 		// is in the output too, and its current version must stay.
-		if err := applyDeleted(ctx, tx, ehrDir, manifest.Deleted, o.Vault, q, res, rel); err != nil {
+		if err := applyDeleted(ctx, tx, ehrDir, manifest.Deleted, entities, o.Vault, q, res, rel); err != nil {
 			return err
 		}
 		if err := recordServerErrors(ehrDir, manifest.Error, q, res, rel); err != nil {

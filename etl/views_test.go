@@ -91,3 +91,26 @@ func TestViewRefusals(t *testing.T) {
 		t.Fatalf("a run with a bad view: %v", err)
 	}
 }
+
+// A Bulk manifest's deletion reaches a table loaded through a view too.
+func TestDeletedReachesViewTables(t *testing.T) {
+	full, incr := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(full, "Procedure.ndjson"), []byte(
+		`{"resourceType":"Procedure","id":"pr-1","status":"completed","subject":{"reference":"Patient/pat-a"}}`+"\n"+
+			`{"resourceType":"Procedure","id":"pr-2","status":"completed","subject":{"reference":"Patient/pat-a"}}`+"\n"), 0o600)
+	os.MkdirAll(filepath.Join(incr, "deleted"), 0o700)
+	os.WriteFile(filepath.Join(incr, "deleted", "Bundle.000.ndjson"), []byte(
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Procedure/pr-1"}}]}`+"\n"), 0o600)
+	os.WriteFile(filepath.Join(incr, "manifest.json"), []byte(
+		`{"transactionTime":"2026-01-01T00:00:00Z","output":[],"deleted":[{"type":"Bundle","url":"deleted/Bundle.000.ndjson"}],"error":[]}`), 0o600)
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	for _, dir := range []string{full, incr} {
+		if _, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := queryStrings(t, db, `SELECT procedure_key FROM procedures`); fmt.Sprint(got) != "["+v.RecordKey("Procedure", "pr-2")+"]" {
+		t.Fatalf("procedures after deleting pr-1: %v", got)
+	}
+}
