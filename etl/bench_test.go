@@ -13,6 +13,7 @@ import (
 
 	"github.com/carelens/carelens/etl/deid"
 	"github.com/carelens/carelens/etl/fhir"
+	"github.com/carelens/carelens/etl/fhir/views"
 	"github.com/carelens/carelens/etl/synth"
 	"github.com/carelens/carelens/internal/store"
 )
@@ -132,12 +133,24 @@ func readJSONAuto(b *testing.B, files []string) time.Duration {
 	return time.Since(start)
 }
 
-// rowInserts maps the files with the same mappers but inserts row by row
+// rowInserts maps the files with the same views but inserts row by row
 // through a prepared INSERT in one transaction: the naive loader.
 func rowInserts(b *testing.B, files []string) time.Duration {
 	db, v := freshWarehouse(b)
 	defer db.Close()
 	m := &fhir.Mapper{Vault: v, AsOf: time.Now()}
+	ents, errs := fhir.LoadViews(views.FS, func(table string) ([]store.ColumnInfo, error) { return db.Describe(context.Background(), table) })
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	entityFor := func(typ string) *fhir.Entity {
+		for _, e := range ents {
+			if e.Type == typ {
+				return e
+			}
+		}
+		return nil
+	}
 	start := time.Now()
 	tx, err := db.DB.Begin()
 	if err != nil {
@@ -145,7 +158,7 @@ func rowInserts(b *testing.B, files []string) time.Duration {
 	}
 	for _, f := range files {
 		typ, _, _ := strings.Cut(filepath.Base(f), ".")
-		ent := fhir.EntityFor(typ)
+		ent := entityFor(typ)
 		if ent == nil {
 			continue
 		}

@@ -143,18 +143,9 @@ func deleteResource(ctx context.Context, tx *store.Tx, entities []*fhir.Entity, 
 }
 
 func deleteRows(ctx context.Context, tx *store.Tx, ent *fhir.Entity, v *deid.Vault, d deletion) (int64, error) {
-	var key string
-	switch d.typ {
-	case "Patient":
-		s, ok := v.Lookup(deid.NSPatient, d.id)
-		if !ok {
-			return 0, nil // never loaded
-		}
-		key = s
-	case "Organization":
-		key = d.id
-	default:
-		key = v.RecordKey(d.typ, d.id)
+	key, ok := ent.KeyOf(v, d.id)
+	if !ok {
+		return 0, nil // never loaded
 	}
 	r, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s = ?`, ent.Table.Name, ent.Table.Key), key)
 	if err != nil {

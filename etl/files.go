@@ -250,7 +250,13 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	if len(errs) > 0 {
 		return fmt.Errorf("view definitions:\n%w", errors.Join(errs...))
 	}
-	entities := append(append([]*fhir.Entity{}, fhir.Entities...), viewEnts...)
+	// Value sets load through their own job (carelens etl valuesets).
+	var entities []*fhir.Entity
+	for _, e := range viewEnts {
+		if e.Type != "ValueSet" {
+			entities = append(entities, e)
+		}
+	}
 	loadable := map[string]bool{}
 	for _, e := range entities {
 		loadable[e.Type] = true

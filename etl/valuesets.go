@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"github.com/carelens/carelens/etl/fhir"
+	"github.com/carelens/carelens/etl/fhir/views"
 	"github.com/carelens/carelens/internal/store"
 )
 
@@ -42,11 +45,6 @@ func NewValueSetJob(opt ValueSetOptions) *ValueSetJob {
 
 // Name implements Job.
 func (j *ValueSetJob) Name() string { return "valuesets" }
-
-type loadedValueSet struct {
-	vs    *fhir.ValueSet
-	codes []fhir.Code
-}
 
 // Run implements Job.
 func (j *ValueSetJob) Run(ctx context.Context) (*Result, error) {
@@ -99,39 +97,50 @@ func (j *ValueSetJob) load(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
+	views, err := valueSetViews(ctx, o.DB)
+	if err != nil {
+		return err
+	}
 	cnt := &Count{Source: "terminology", Entity: "ValueSet"}
 	res.Counts = append(res.Counts, cnt)
 	q := &quarantineLog{}
-	var sets []loadedValueSet
-	take := func(file string, line int64, raw []byte) {
+	// Value sets are small (thousands of codes): each view's rows are built
+	// in memory, then upserted by URL.
+	batches := make([]*store.Batch, len(views))
+	for i, v := range views {
+		batches[i] = store.NewBatch(v.Table)
+	}
+	m := &fhir.Mapper{AsOf: res.Started}
+	var seq int64
+	take := func(file string, line int64, raw []byte) error {
 		if fhir.ResourceType(raw) != "ValueSet" {
-			return // other resources in a bundle are not value sets
+			return nil // other resources in a bundle are not value sets
 		}
 		cnt.Read++
-		vs, err := fhir.ParseValueSet(raw)
-		var codes []fhir.Code
-		if err == nil {
-			codes, err = vs.Codes()
-		}
-		if err != nil {
-			cnt.Quarantined++
-			reason := "malformed ValueSet"
-			var re *fhir.RecordError
-			if errors.As(err, &re) {
-				reason = re.Reason
+		seq++
+		for i, v := range views {
+			if err := v.Map(m, raw, batches[i], seq); err != nil {
+				var re *fhir.RecordError
+				if !errors.As(err, &re) {
+					return err
+				}
+				// The first view refused the record, so no view has rows
+				// of it: each checks the same requirements.
+				cnt.Quarantined++
+				q.add(quarantined{source: "terminology", file: file, line: line, entity: "ValueSet", reason: re.Reason})
+				return nil
 			}
-			q.add(quarantined{source: "terminology", file: file, line: line, entity: "ValueSet", reason: reason})
-			return
 		}
 		cnt.Loaded++
-		sets = append(sets, loadedValueSet{vs, codes})
+		return nil
 	}
 	for _, f := range files {
 		if strings.HasSuffix(f, ".ndjson") || strings.HasSuffix(f, ".ndjson.gz") {
-			eachLine(f, "terminology", "ValueSet", q, func(p string) string { return p }, func(line []byte, n int64) error {
-				take(f, n, line)
-				return nil
-			})
+			if err := eachLine(f, "terminology", "ValueSet", q, func(p string) string { return p }, func(line []byte, n int64) error {
+				return take(f, n, line)
+			}); err != nil {
+				return err
+			}
 			continue
 		}
 		b, err := os.ReadFile(f)
@@ -145,7 +154,9 @@ func (j *ValueSetJob) load(ctx context.Context, res *Result) error {
 			continue
 		}
 		for _, r := range resources {
-			take(f, 0, r)
+			if err := take(f, 0, r); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -154,36 +165,41 @@ func (j *ValueSetJob) load(ctx context.Context, res *Result) error {
 		return err
 	}
 	defer tx.Rollback()
-	i := 0
-	fillSets := func(ctx context.Context, b *store.Batch, max int) (bool, error) {
-		for ; i < len(sets) && b.Len() < max; i++ {
-			vs := sets[i].vs
-			b.Row().Str(vs.URL).Str(vs.OID()).Str(vs.Version).Str(vs.Name).Str(vs.Title).Str(vs.Status).
-				Int32(int32(len(sets[i].codes)), true).End(int64(i))
-		}
-		return i < len(sets), nil
-	}
-	if _, err := tx.Upsert(ctx, store.ValueSets, store.NewStream(ctx, store.ValueSets, 4096, fillSets)); err != nil {
-		return err
-	}
-	si, ci := 0, 0
-	fillCodes := func(ctx context.Context, b *store.Batch, max int) (bool, error) {
-		for si < len(sets) && b.Len() < max {
-			s := sets[si]
-			if ci == len(s.codes) {
-				si, ci = si+1, 0
-				continue
+	for i, v := range views {
+		rec := batches[i].Flush()
+		done := false
+		n, err := tx.Upsert(ctx, v.Table, store.NewRecordStream(ctx, v.Table, func(context.Context) (arrow.Record, error) {
+			if done {
+				return nil, nil
 			}
-			c := s.codes[ci]
-			b.Row().Str(s.vs.URL).Str(s.vs.OID()).Str(c.System).Str(c.Code).Str(c.Display).Str(c.Version).End(int64(si))
-			ci++
+			done = true
+			return rec, nil
+		}))
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.Table.Name, err)
 		}
-		return si < len(sets), nil
+		if v.Table.Name == "value_set_codes" {
+			cnt.Rows = n
+		}
 	}
-	n, err := tx.Upsert(ctx, store.ValueSetCodes, store.NewStream(ctx, store.ValueSetCodes, 16384, fillCodes))
-	if err != nil {
-		return err
-	}
-	cnt.Rows = n
 	return commitRun(ctx, tx, res, q, o.Now, nil)
+}
+
+// valueSetViews returns the ViewDefinitions on ValueSet, codes first: a
+// record one of them refuses is refused by the first.
+func valueSetViews(ctx context.Context, db *store.DB) ([]*fhir.Entity, error) {
+	ents, errs := fhir.LoadViews(views.FS, func(table string) ([]store.ColumnInfo, error) { return db.Describe(ctx, table) })
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("view definitions:\n%w", errors.Join(errs...))
+	}
+	var out []*fhir.Entity
+	for _, e := range ents {
+		if e.Type == "ValueSet" {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no ViewDefinition on ValueSet")
+	}
+	return out, nil
 }

@@ -44,50 +44,6 @@ func TestParseDateTime(t *testing.T) {
 	}
 }
 
-func TestReferenceID(t *testing.T) {
-	for _, c := range []struct{ ref, typ, want string }{
-		{"Patient/123", "Patient", "123"},
-		{"https://ehr.example.org/fhir/Patient/abc-1", "Patient", "abc-1"},
-		{"Patient/123/_history/4", "Patient", "123"},
-		{"Group/9", "Patient", ""},
-		{"urn:uuid:0b4c", "Patient", ""},
-		{"#contained", "Patient", ""},
-		{"", "Patient", ""},
-	} {
-		r := &Reference{Reference: c.ref}
-		if got := r.ID(c.typ); got != c.want {
-			t.Errorf("ID(%q, %s) = %q, want %q", c.ref, c.typ, got, c.want)
-		}
-	}
-	var nilRef *Reference
-	if nilRef.ID("Patient") != "" {
-		t.Error("nil reference has an id")
-	}
-}
-
-func TestQuantityDays(t *testing.T) {
-	f := func(v float64) *float64 { return &v }
-	for _, c := range []struct {
-		q    *Quantity
-		want int32
-		ok   bool
-	}{
-		{&Quantity{Value: f(30), Code: "d"}, 30, true},
-		{&Quantity{Value: f(90), Unit: "days"}, 90, true},
-		{&Quantity{Value: f(2), Code: "wk"}, 14, true},
-		{&Quantity{Value: f(3), Code: "mo"}, 90, true},
-		{&Quantity{Value: f(30), Code: "tablet"}, 0, false},
-		{&Quantity{Code: "d"}, 0, false},
-		{&Quantity{Value: f(-1), Code: "d"}, 0, false},
-		{nil, 0, false},
-	} {
-		got, ok := c.q.Days()
-		if got != c.want || ok != c.ok {
-			t.Errorf("Days(%+v) = %d, %v; want %d, %v", c.q, got, ok, c.want, c.ok)
-		}
-	}
-}
-
 func readAll(t *testing.T, lr *LineReader) (lines []string, nums []int64, errs []int64) {
 	t.Helper()
 	for {

@@ -161,6 +161,8 @@ func TestUpsertKeepsNewestVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// The clinics table, as its view fills it.
+	Clinics := &Table{Name: "clinics", Key: "clinic_id", Columns: []Column{{"clinic_id", String}, {"name", String}}}
 	load := func(rows [][2]string) int64 {
 		tx, err := db.Begin(ctx)
 		if err != nil {
@@ -208,6 +210,12 @@ func TestBatchTypes(t *testing.T) {
 	}
 	defer db.Close()
 	tx, _ := db.Begin(ctx)
+	// The patients table, as its view fills it.
+	Patients := &Table{Name: "patients", Key: "patient_id", Columns: []Column{
+		{"patient_id", String}, {"birth_date", Date}, {"birth_year", Int32}, {"age_90_plus", Bool},
+		{"sex", String}, {"zip3", String}, {"state", String}, {"deceased_date", Date},
+		{"clinic_id", String}, {"source", String},
+	}}
 	born := time.Date(1950, 7, 4, 0, 0, 0, 0, time.UTC)
 	done := false
 	s := NewStream(ctx, Patients, 10, func(ctx context.Context, b *Batch, max int) (bool, error) {

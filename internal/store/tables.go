@@ -1,48 +1,10 @@
 package store
 
-// The warehouse tables that loads write, in the column order of
-// migrations/0001_warehouse.sql (TestTablesMatchSchema keeps them in step).
+// The warehouse tables that Go mappers (the CRM's) write, in the column order
+// of migrations/0001_warehouse.sql (TestTablesMatchSchema keeps them in
+// step). The EHR and value-set tables are filled through ViewDefinitions
+// (etl/fhir/views), which take their columns from the live schema.
 var (
-	Clinics = &Table{Name: "clinics", Key: "clinic_id", Columns: []Column{
-		{"clinic_id", String}, {"name", String},
-	}}
-	Patients = &Table{Name: "patients", Key: "patient_id", Columns: []Column{
-		{"patient_id", String}, {"birth_date", Date}, {"birth_year", Int32}, {"age_90_plus", Bool},
-		{"sex", String}, {"zip3", String}, {"state", String}, {"deceased_date", Date},
-		{"clinic_id", String}, {"source", String},
-	}}
-	Encounters = &Table{Name: "encounters", Key: "encounter_key", Columns: []Column{
-		{"encounter_key", String}, {"patient_id", String}, {"class", String}, {"status", String},
-		{"type_code", String}, {"start_ts", Timestamp}, {"end_ts", Timestamp}, {"clinic_id", String},
-	}}
-	Appointments = &Table{Name: "appointments", Key: "appointment_key", Columns: []Column{
-		{"appointment_key", String}, {"patient_id", String}, {"status", String}, {"service_type", String},
-		{"clinic_id", String}, {"booked_at", Timestamp}, {"start_ts", Timestamp}, {"end_ts", Timestamp},
-		{"cancelled_at", Timestamp},
-	}}
-	Conditions = &Table{Name: "conditions", Key: "condition_key", Columns: []Column{
-		{"condition_key", String}, {"patient_id", String}, {"code_system", String}, {"code", String},
-		{"icd10_code", String}, {"clinical_status", String}, {"verification_status", String},
-		{"onset_date", Date}, {"abatement_date", Date}, {"recorded_date", Date},
-	}}
-	MedicationRequests = &Table{Name: "medication_requests", Key: "request_key", Columns: []Column{
-		{"request_key", String}, {"patient_id", String}, {"rxnorm_code", String}, {"status", String},
-		{"intent", String}, {"authored_on", Date}, {"days_supply", Int32}, {"quantity", Float64},
-		{"refills", Int32},
-	}}
-	MedicationDispenses = &Table{Name: "medication_dispenses", Key: "dispense_key", Columns: []Column{
-		{"dispense_key", String}, {"patient_id", String}, {"request_key", String}, {"rxnorm_code", String},
-		{"status", String}, {"dispensed_on", Date}, {"days_supply", Int32}, {"quantity", Float64},
-	}}
-	Observations = &Table{Name: "observations", Key: "observation_key", Columns: []Column{
-		{"observation_key", String}, {"patient_id", String}, {"encounter_key", String}, {"status", String},
-		{"category", String}, {"panel_code", String}, {"code_system", String}, {"code", String}, {"value", Float64},
-		{"unit", String}, {"effective_ts", Timestamp},
-	}}
-	Coverage = &Table{Name: "coverage", Key: "coverage_key", Columns: []Column{
-		{"coverage_key", String}, {"patient_id", String}, {"status", String}, {"payer_id", String},
-		{"payer_name", String}, {"payer_type", String}, {"period_start", Date}, {"period_end", Date},
-	}}
 	Contacts = &Table{Name: "contacts", Key: "patient_id", Columns: []Column{
 		{"patient_id", String}, {"linked", Bool}, {"preferred_channel", String}, {"sms_opt_out", Bool},
 		{"email_opt_out", Bool}, {"voice_opt_out", Bool}, {"portal_enrolled", Bool}, {"language", String},
@@ -61,23 +23,11 @@ var (
 		{"response_key", String}, {"patient_id", String}, {"survey_id", String}, {"campaign_id", String},
 		{"item", String}, {"answer", Int32}, {"answered_at", Timestamp},
 	}}
-	ValueSets = &Table{Name: "value_sets", Key: "url", Columns: []Column{
-		{"url", String}, {"oid", String}, {"version", String}, {"name", String}, {"title", String},
-		{"status", String}, {"codes", Int32},
-	}}
-	ValueSetCodes = &Table{Name: "value_set_codes", Key: "url", Columns: []Column{
-		{"url", String}, {"oid", String}, {"system", String}, {"code", String}, {"display", String},
-		{"system_version", String},
-	}}
 	Quarantine = &Table{Name: "quarantine", Columns: []Column{
 		{"run_id", String}, {"source", String}, {"file", String}, {"line", Int64},
 		{"entity", String}, {"reason", String},
 	}}
 )
 
-// WarehouseTables lists the tables that hold loaded data.
-var WarehouseTables = []*Table{
-	Clinics, Patients, Encounters, Appointments, Conditions, MedicationRequests,
-	MedicationDispenses, Observations, Coverage, Contacts, Campaigns, OutreachMessages,
-	SurveyResponses, ValueSets, ValueSetCodes,
-}
+// WarehouseTables lists the tables Go mappers fill.
+var WarehouseTables = []*Table{Contacts, Campaigns, OutreachMessages, SurveyResponses}

@@ -33,7 +33,7 @@ var unsupportedFunctions = map[string]bool{
 	"toQuantity": true, "convertsToQuantity": true, "encode": true, "decode": true,
 	"escape": true, "unescape": true, "sort": true, "defineVariable": true, "precision": true,
 	"comparable": true, "subsetOf": true, "supersetOf": true, "abs": true, "ceiling": true,
-	"exp": true, "floor": true, "ln": true, "log": true, "power": true, "round": true,
+	"exp": true, "floor": true, "ln": true, "log": true, "power": true,
 	"sqrt": true, "truncate": true, "toDate": true, "toDateTime": true, "toTime": true,
 	"convertsToBoolean": true, "convertsToInteger": true, "convertsToDecimal": true,
 	"convertsToString": true, "convertsToDate": true, "convertsToDateTime": true,
@@ -74,6 +74,7 @@ func init() {
 		"toString":        {0, 0, false, false, "string", fnToString},
 		"toInteger":       {0, 0, false, false, "integer", fnToInteger},
 		"toDecimal":       {0, 0, false, false, "decimal", fnToDecimal},
+		"round":           {0, 1, false, false, "decimal", fnRound},
 		"toBoolean":       {0, 0, false, false, "boolean", fnToBoolean},
 		"startsWith":      {1, 1, false, false, "boolean", fnStringTest},
 		"endsWith":        {1, 1, false, false, "boolean", fnStringTest},
@@ -572,6 +573,53 @@ func fnToInteger(env *Env, _ *fnNode, in, _ []any) ([]any, error) {
 		return env.one(json.Number(s)), nil
 	}
 	return nil, nil
+}
+
+// fnRound rounds a number to precision decimal places (default 0), halves
+// away from zero ("0.5 or higher will round to 1").
+func fnRound(env *Env, f *fnNode, in, this []any) ([]any, error) {
+	it, ok, err := singleInput(in)
+	if !ok || err != nil {
+		return nil, err
+	}
+	text, ok := numberText(it)
+	if !ok {
+		return nil, fmt.Errorf("input is not a number")
+	}
+	prec := int64(0)
+	if len(f.args) > 0 {
+		p, ok, err := f.intArg(env, 0, this)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			prec = p
+		}
+	}
+	if prec < 0 || prec > 64 {
+		return nil, fmt.Errorf("precision %d out of range 0-64", prec)
+	}
+	if p, ok := splitDecimal(text); !ok || p.exp > maxExponent || p.exp < -maxExponent {
+		return nil, errNotNumber
+	}
+	var r big.Rat
+	if _, ok := r.SetString(text); !ok {
+		return nil, errNotNumber
+	}
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(prec), nil)
+	r.Mul(&r, new(big.Rat).SetInt(scale))
+	// floor(|x| + 1/2) = (2|num| + den) div 2den
+	num := new(big.Int).Abs(r.Num())
+	num.Mul(num, big.NewInt(2)).Add(num, r.Denom())
+	q := num.Quo(num, new(big.Int).Mul(r.Denom(), big.NewInt(2)))
+	if r.Sign() < 0 {
+		q.Neg(q)
+	}
+	out := new(big.Rat).SetFrac(q, scale).FloatString(int(prec))
+	if out == "-0" || strings.HasPrefix(out, "-0.") && strings.Trim(out[3:], "0") == "" {
+		out = out[1:]
+	}
+	return env.one(&Typed{Type: "decimal", Value: json.Number(out)}), nil
 }
 
 func fnToDecimal(env *Env, _ *fnNode, in, _ []any) ([]any, error) {

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the *.json ViewDefinitions.
 //
-//go:embed *.json
+//go:embed *.json terminology/*.json
 var FS embed.FS
