@@ -184,7 +184,7 @@ func sourceDirs(dir string) (ehr, crm string) {
 
 // crmFile finds name.csv or name.csv.gz in dir.
 func crmFile(dir, name string) string {
-	for _, n := range []string{name + ".csv", name + ".csv.gz"} {
+	for _, n := range crm.FileNames(name) {
 		p := filepath.Join(dir, n)
 		if _, err := os.Stat(p); err == nil {
 			return p
@@ -328,14 +328,14 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		}
 		cnt := &Count{Source: "crm", Entity: ent.Name}
 		res.Counts = append(res.Counts, cnt)
-		rd, err := crm.Open(p, ent.Required)
+		rd, err := crm.OpenFile(p, ent)
 		if err != nil {
 			// A bad file never aborts the others: it is quarantined whole.
 			q.add(quarantined{source: "crm", file: rel(p), entity: ent.Name, reason: fileReason(err)})
 			log.Warn("file quarantined", "source", "crm", "entity", ent.Name, "file", rel(p))
 			continue
 		}
-		fill := csvFill(rd, ent, cm, q, cnt, rel(p))
+		fill := recordFill(rd.Next, ent, cm, q, cnt, rel(p))
 		n, err := tx.Upsert(ctx, ent.Table, store.NewStream(ctx, ent.Table, o.BatchSize, fill))
 		rd.Close()
 		if err != nil {
@@ -346,6 +346,11 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	}
 	res.Linked, res.Unlinked = cm.Linked, cm.Unlinked
 	res.Counts = append(res.Counts, skipped...)
+	if len(crmFiles) > 0 {
+		if err := crm.Derive(ctx, tx); err != nil {
+			return err
+		}
+	}
 
 	// The vault is saved before the warehouse commits: a warehouse never
 	// holds a surrogate the vault could lose.
@@ -415,29 +420,28 @@ func fileReason(err error) string {
 	return "file unreadable: " + msg
 }
 
-func csvFill(rd *crm.Reader, ent *crm.Entity, m *crm.Mapper, q *quarantineLog, cnt *Count, file string) store.Fill {
+// recordFill maps the records next yields (a file's, a page's) into
+// batches, quarantining bad ones at their position.
+func recordFill(next func() (crm.Record, int64, error), ent *crm.Entity, m *crm.Mapper, q *quarantineLog, cnt *Count, file string) store.Fill {
 	var seq int64
 	return func(ctx context.Context, b *store.Batch, max int) (bool, error) {
 		for b.Len() < max {
-			rec, line, err := rd.Next()
+			rec, line, err := next()
 			if err == io.EOF {
 				return false, nil
 			}
-			cnt.Read++
-			seq++
 			if err != nil {
-				var pe *csv.ParseError
-				reason := "wrong number of fields"
-				switch {
-				case errors.As(err, &pe):
-					reason = "broken CSV quoting"
-				case !errors.Is(err, crm.ErrShortRecord):
+				reason, ok := crm.RecordReason(err)
+				if !ok {
 					return false, fmt.Errorf("%s: %w", file, err)
 				}
+				cnt.Read++
 				cnt.Quarantined++
 				q.add(quarantined{source: "crm", file: file, line: line, entity: ent.Name, reason: reason})
 				continue
 			}
+			cnt.Read++
+			seq++
 			if err := ent.Map(m, rec, b, seq); err != nil {
 				var re *crm.RecordError
 				if !errors.As(err, &re) {
@@ -498,9 +502,15 @@ func recordRun(ctx context.Context, db *store.DB, tx *store.Tx, r *Result) error
 	if !r.AsOf.IsZero() {
 		asOf = r.AsOf
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var linked, unlinked any
+	if r.Linked+r.Unlinked > 0 {
+		linked, unlinked = r.Linked, r.Unlinked
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO etl_runs (run_id, snapshot_id, job, status, deid_profile, started_at,
+		finished_at, duration_ms, rows_read, rows_loaded, rows_quarantined, error, data_as_of, contacts_linked,
+		contacts_unlinked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.RunID, snap, r.Job, r.Status, r.Profile, r.Started, finished, r.Duration.Milliseconds(),
-		r.Read, r.Loaded, r.Quarantined, errMsg, asOf); err != nil {
+		r.Read, r.Loaded, r.Quarantined, errMsg, asOf, linked, unlinked); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
 	for _, c := range r.Counts {

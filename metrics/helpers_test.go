@@ -36,7 +36,7 @@ func openStore(t *testing.T, fixtures ...string) *store.DB {
 func commitSnapshot(t *testing.T, db *store.DB, id int64) {
 	t.Helper()
 	_, err := db.ExecContext(context.Background(), `INSERT INTO etl_runs VALUES
-		(?, ?, 'files', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, NULL, TIMESTAMP '2025-03-31 23:59:59')`, fmt.Sprintf("run-%d", id), id)
+		(?, ?, 'files', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, NULL, TIMESTAMP '2025-03-31 23:59:59', NULL, NULL)`, fmt.Sprintf("run-%d", id), id)
 	if err != nil {
 		t.Fatal(err)
 	}

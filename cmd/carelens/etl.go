@@ -96,7 +96,8 @@ func printRun(e *env, r *etl.Result) {
 		fmt.Fprintf(e.stdout, ", snapshot %d", r.SnapshotID)
 	}
 	if r.Linked+r.Unlinked > 0 {
-		fmt.Fprintf(e.stdout, ", %d CRM contacts linked to EHR patients, %d unlinked", r.Linked, r.Unlinked)
+		fmt.Fprintf(e.stdout, ", %d CRM contacts linked to EHR patients, %d unlinked (match rate %.1f%%)",
+			r.Linked, r.Unlinked, 100*float64(r.Linked)/float64(r.Linked+r.Unlinked))
 	}
 	fmt.Fprintf(e.stdout, ", %s\n", r.Duration.Round(1e6))
 	if r.Quarantined > 0 {
@@ -121,22 +122,25 @@ func runETLRuns(ctx context.Context, e *env, args []string) error {
 	}
 	defer wh.Close()
 	rows, err := wh.QueryContext(ctx, `SELECT run_id, coalesce(snapshot_id::VARCHAR, '-'), status, started_at,
-		duration_ms, rows_read, rows_loaded, rows_quarantined, coalesce(error, '')
+		duration_ms, rows_read, rows_loaded, rows_quarantined,
+		CASE WHEN contacts_linked IS NULL THEN '-' ELSE printf('%d/%d (%.1f%%)', contacts_linked,
+			contacts_linked + contacts_unlinked, 100.0 * contacts_linked / (contacts_linked + contacts_unlinked)) END,
+		coalesce(error, '')
 		FROM etl_runs ORDER BY started_at DESC LIMIT ?`, *limit)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSNAPSHOT\tSTATUS\tSTARTED\tMS\tREAD\tLOADED\tQUARANTINED\tERROR")
+	fmt.Fprintln(tw, "RUN\tSNAPSHOT\tSTATUS\tSTARTED\tMS\tREAD\tLOADED\tQUARANTINED\tCONTACTS LINKED\tERROR")
 	for rows.Next() {
-		var id, snap, status, errMsg string
+		var id, snap, status, linked, errMsg string
 		var started any
 		var ms, read, loaded, q int64
-		if err := rows.Scan(&id, &snap, &status, &started, &ms, &read, &loaded, &q, &errMsg); err != nil {
+		if err := rows.Scan(&id, &snap, &status, &started, &ms, &read, &loaded, &q, &linked, &errMsg); err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\t%d\t%d\t%s\n", id, snap, status, started, ms, read, loaded, q, errMsg)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\t%d\t%d\t%s\t%s\n", id, snap, status, started, ms, read, loaded, q, linked, errMsg)
 	}
 	tw.Flush()
 	return rows.Err()

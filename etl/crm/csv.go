@@ -77,14 +77,14 @@ func NewReader(r io.Reader, required []string) (*Reader, error) {
 	return &Reader{r: cr, cols: cols, width: len(head)}, nil
 }
 
-// Record is one CSV record, valid until the next call to Next.
-type Record struct {
+// Row is one CSV record, valid until the next call to Next.
+type Row struct {
 	fields []string
 	cols   map[string]int
 }
 
 // Get returns the trimmed value of column name ("" when absent or empty).
-func (r Record) Get(name string) string {
+func (r Row) Get(name string) string {
 	i, ok := r.cols[name]
 	if !ok || i >= len(r.fields) {
 		return ""
@@ -96,20 +96,20 @@ func (r Record) Get(name string) string {
 // the end, ErrShortRecord (with the line) for a record whose field count
 // differs from the header's, and *csv.ParseError for broken quoting; after
 // either of the latter, Next can be called again.
-func (rd *Reader) Next() (Record, int64, error) {
+func (rd *Reader) Next() (Row, int64, error) {
 	fields, err := rd.r.Read()
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return Record{}, int64(pe.StartLine), err
+			return Row{}, int64(pe.StartLine), err
 		}
-		return Record{}, 0, err
+		return Row{}, 0, err
 	}
 	line, _ := rd.r.FieldPos(0)
 	if len(fields) != rd.width {
-		return Record{}, int64(line), ErrShortRecord
+		return Row{}, int64(line), ErrShortRecord
 	}
-	return Record{fields: fields, cols: rd.cols}, int64(line), nil
+	return Row{fields: fields, cols: rd.cols}, int64(line), nil
 }
 
 // Close closes the file.

@@ -34,19 +34,39 @@ type Entity struct {
 	Map      func(m *Mapper, r Record, b *store.Batch, seq int64) error
 }
 
+// Events are the delivery events of the contract, latest state last.
+var Events = []string{"delivered", "opened", "replied", "failed"}
+
 // Entities are the CRM files in load order: contacts before the records that
 // refer to them.
 var Entities = []*Entity{
 	{"contacts", store.Contacts, []string{"contact_id"}, mapContact},
 	{"campaigns", store.Campaigns, []string{"campaign_id", "name", "purpose"}, mapCampaign},
 	{"messages", store.OutreachMessages, []string{"message_id", "contact_id", "purpose", "channel", "sent_at"}, mapMessage},
+	{"message_events", store.MessageEvents, []string{"event_id", "message_id", "event", "occurred_at"}, mapEvent},
 	{"survey_responses", store.SurveyResponses, []string{"response_id", "contact_id", "survey_id", "item", "answer", "answered_at"}, mapSurvey},
+	{"consents", store.Consents, []string{"consent_id", "contact_id", "channel", "status", "effective_at"}, mapConsent},
+}
+
+// EntityNamed returns the entity of a contract name, or nil.
+func EntityNamed(name string) *Entity {
+	for _, e := range Entities {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
 }
 
 // Channels and purposes of the contract.
 var (
 	Channels = map[string]bool{"sms": true, "email": true, "voice": true, "portal": true}
-	Purposes = map[string]bool{
+	// ConsentChannels are the channels a consent record may name; all is
+	// every channel.
+	ConsentChannels = map[string]bool{"sms": true, "email": true, "voice": true, "portal": true, "all": true}
+	ConsentStatuses = map[string]bool{"opt_in": true, "opt_out": true}
+	eventCodes      = map[string]bool{"delivered": true, "opened": true, "replied": true, "failed": true}
+	Purposes        = map[string]bool{
 		"appointment_reminder": true, "refill_reminder": true, "preventive_care": true,
 		"lab_result": true, "education": true, "survey": true,
 	}
@@ -273,5 +293,48 @@ func mapSurvey(m *Mapper, r Record, b *store.Batch, seq int64) error {
 	}
 	b.Row().Str(m.Vault.RecordKey("crm:survey_response", r.Get("response_id"))).Str(pid).Str(r.Get("survey_id")).
 		Str(r.Get("campaign_id")).Str(item).Int32(int32(answer), true).Time(at).End(seq)
+	return nil
+}
+
+func mapEvent(m *Mapper, r Record, b *store.Batch, seq int64) error {
+	if err := need(r, "event_id", "message_id", "occurred_at"); err != nil {
+		return err
+	}
+	event, err := codeCol(r, "event", eventCodes, true)
+	if err != nil {
+		return err
+	}
+	at, err := timeCol(r, "occurred_at")
+	if err != nil {
+		return err
+	}
+	// The message may load later (or has loaded earlier): the event waits
+	// in message_events under the message's key either way.
+	b.Row().Str(m.Vault.RecordKey("crm:message_event", r.Get("event_id"))).Str(m.Vault.RecordKey("crm:message", r.Get("message_id"))).
+		Str(event).Time(at).End(seq)
+	return nil
+}
+
+func mapConsent(m *Mapper, r Record, b *store.Batch, seq int64) error {
+	if err := need(r, "consent_id", "contact_id", "effective_at"); err != nil {
+		return err
+	}
+	channel, err := codeCol(r, "channel", ConsentChannels, true)
+	if err != nil {
+		return err
+	}
+	status, err := codeCol(r, "status", ConsentStatuses, true)
+	if err != nil {
+		return err
+	}
+	at, err := timeCol(r, "effective_at")
+	if err != nil {
+		return err
+	}
+	pid, err := m.contactPatient(r)
+	if err != nil {
+		return err
+	}
+	b.Row().Str(m.Vault.RecordKey("crm:consent", r.Get("consent_id"))).Str(pid).Str(channel).Str(status).Time(at).End(seq)
 	return nil
 }

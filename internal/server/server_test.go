@@ -46,7 +46,7 @@ func newEnv(t *testing.T, withData bool, opts Options, configure ...func(*Option
 			t.Fatal(err)
 		}
 		if _, err := db.ExecContext(ctx, `INSERT INTO etl_runs VALUES
-			('run-1', 1, 'files', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, NULL, TIMESTAMP '2025-03-31 23:59:59')`); err != nil {
+			('run-1', 1, 'files', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, NULL, TIMESTAMP '2025-03-31 23:59:59', NULL, NULL)`); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,16 @@ type Table struct {
 	Name    string
 	Key     string
 	Columns []Column
+	// Version, when set, names a column that orders the versions of a row
+	// (one row per key): a load replaces a stored row only with a version
+	// that is not older, NULL being oldest, so a later load of older data
+	// changes nothing.
+	Version string
+	// Earliest names timestamp columns (one row per key) that keep the
+	// earliest non-NULL value among the stored row and every staged row of
+	// the key (a staged version older than Version's is ignored whole): a
+	// state reached stays reached, at the first time it was known.
+	Earliest []string
 
 	once   sync.Once
 	schema *arrow.Schema
@@ -399,6 +410,9 @@ func (tx *Tx) Upsert(ctx context.Context, t *Table, stream array.RecordReader) (
 			return 0, fmt.Errorf("load %s: %w", t.Name, err)
 		}
 	}
+	if t.Version != "" || len(t.Earliest) > 0 {
+		return tx.merge(ctx, t, stg)
+	}
 	cols := t.columnList()
 	q := fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[3]s)`, t.Name, t.Key, stg)
 	if _, err := tx.Exec(ctx, q); err != nil {
@@ -412,6 +426,60 @@ func (tx *Tx) Upsert(ctx context.Context, t *Table, stream array.RecordReader) (
 	}
 	n, _ := res.RowsAffected()
 	tx.Exec(ctx, "DROP TABLE IF EXISTS "+stg)
+	return n, nil
+}
+
+// merge upserts the staged rows of a one-row-per-key table with Version
+// and Earliest semantics (see Table).
+func (tx *Tx) merge(ctx context.Context, t *Table, stg string) (int64, error) {
+	best := "best_" + t.Name
+	order := SeqColumn + " DESC"
+	if t.Version != "" {
+		order = t.Version + " DESC NULLS LAST, " + order
+	}
+	// The winning staged row per key, its Earliest columns the minimum over
+	// all the key's staged rows.
+	star := "*"
+	if len(t.Earliest) > 0 {
+		var mins []string
+		for _, c := range t.Earliest {
+			mins = append(mins, fmt.Sprintf("min(%[1]s) OVER (PARTITION BY %[2]s) AS %[1]s", c, t.Key))
+		}
+		star = "* REPLACE (" + strings.Join(mins, ", ") + ")"
+	}
+	steps := []string{fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS SELECT %[5]s FROM %[2]s
+		QUALIFY row_number() OVER (PARTITION BY %[3]s ORDER BY %[4]s) = 1`, best, stg, t.Key, order, star)}
+	if t.Version != "" {
+		// Staged rows older than the stored version are dropped.
+		steps = append(steps, fmt.Sprintf(`DELETE FROM %[1]s WHERE %[3]s IN (SELECT b.%[3]s FROM %[1]s b
+			JOIN %[2]s s ON s.%[3]s = b.%[3]s WHERE NOT coalesce(b.%[4]s >= s.%[4]s OR s.%[4]s IS NULL, false))`, best, t.Name, t.Key, t.Version))
+	}
+	sel := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		sel[i] = "b." + c.Name
+		if slices.Contains(t.Earliest, c.Name) {
+			sel[i] = fmt.Sprintf("least(b.%[1]s, s.%[1]s) AS %[1]s", c.Name)
+		}
+	}
+	merged := "merged_" + t.Name
+	steps = append(steps,
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS SELECT %[2]s FROM %[3]s b LEFT JOIN %[4]s s ON s.%[5]s = b.%[5]s`,
+			merged, strings.Join(sel, ", "), best, t.Name, t.Key),
+		fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[3]s)`, t.Name, t.Key, merged))
+	for _, q := range steps {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return 0, fmt.Errorf("load %s: %w", t.Name, err)
+		}
+	}
+	cols := t.columnList()
+	res, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (%[2]s) SELECT %[2]s FROM %[3]s`, t.Name, cols, merged))
+	if err != nil {
+		return 0, fmt.Errorf("load %s: insert: %w", t.Name, err)
+	}
+	n, _ := res.RowsAffected()
+	for _, x := range []string{stg, best, merged} {
+		tx.Exec(ctx, "DROP TABLE IF EXISTS "+x)
+	}
 	return n, nil
 }
 

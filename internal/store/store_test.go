@@ -238,3 +238,67 @@ func TestBatchTypes(t *testing.T) {
 		t.Fatalf("got %v %d %v", bd, by, dd)
 	}
 }
+
+// Version keeps the newest version of a row whatever the load order;
+// Earliest keeps each time at the first value known.
+func TestUpsertVersionAndEarliest(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE vt (k VARCHAR, v VARCHAR, ver TIMESTAMP, a TIMESTAMP, b TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	tbl := &Table{Name: "vt", Key: "k", Version: "ver", Earliest: []string{"a", "b"}, Columns: []Column{
+		{"k", String}, {"v", String}, {"ver", Timestamp}, {"a", Timestamp}, {"b", Timestamp}}}
+	day := func(d int) time.Time {
+		if d == 0 {
+			return time.Time{}
+		}
+		return time.Date(2025, 1, d, 0, 0, 0, 0, time.UTC)
+	}
+	type row struct {
+		k, v      string
+		ver, a, b int
+	}
+	load := func(rows ...row) {
+		t.Helper()
+		tx, _ := db.Begin(ctx)
+		i := 0
+		s := NewStream(ctx, tbl, 10, func(ctx context.Context, b *Batch, max int) (bool, error) {
+			for ; i < len(rows) && b.Len() < max; i++ {
+				r := rows[i]
+				b.Row().Str(r.k).Str(r.v).Time(day(r.ver)).Time(day(r.a)).Time(day(r.b)).End(int64(i))
+			}
+			return i < len(rows), nil
+		})
+		if _, err := tx.Upsert(ctx, tbl, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(row{"x", "x@5", 5, 0, 9}, row{"y", "y@2", 2, 3, 0}, row{"x", "x@4", 4, 7, 0})
+	// an older version of x, a newer y with fewer times, a z without version
+	load(row{"x", "x@3", 3, 1, 1}, row{"y", "y@6", 6, 0, 4}, row{"z", "z@null", 0, 2, 0})
+	load(row{"z", "z@1", 1, 0, 0}, row{"x", "x@5again", 5, 0, 8})
+	got := map[string]string{}
+	rows, _ := db.Query(`SELECT k, v, coalesce(strftime(a, '%d'), '-'), coalesce(strftime(b, '%d'), '-') FROM vt`)
+	for rows.Next() {
+		var k, v, a, b string
+		rows.Scan(&k, &v, &a, &b)
+		got[k] = v + " " + a + " " + b
+	}
+	rows.Close()
+	// x: x@5 beats x@4 in the first load (higher version) and takes a=07
+	// from it (the minimum over the load); x@3 is older and ignored whole;
+	// x@5again ties and wins, b = least(08, 09). y: y@6 wins, keeps a=03,
+	// gets b=04. z: z@1 beats the NULL version and keeps a=02.
+	want := map[string]string{"x": "x@5again 07 08", "y": "y@6 03 04", "z": "z@1 02 -"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+}

@@ -1,0 +1,137 @@
+package etl
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carelens/carelens/etl/deid"
+)
+
+// writeCRM writes crm/ files (name → lines) into a fresh folder.
+func writeCRM(t *testing.T, files map[string][]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "crm"), 0o700)
+	for name, lines := range files {
+		if err := os.WriteFile(filepath.Join(dir, "crm", name), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Delivery events arrive before their message, twice, out of order and
+// re-sent; consent and contact records arrive older than what is loaded.
+// The warehouse keeps one row per message with each state at its earliest
+// time, and the consent decided by the latest effective time. Expected
+// values are worked out in the comments.
+func TestCRMEventsAndConsent(t *testing.T) {
+	contacts := "contact_id,mrn,first_name,preferred_channel,sms_opt_out,email_opt_out,language,created_at,updated_at"
+	first := writeCRM(t, map[string][]string{
+		"contacts.csv": {contacts,
+			"C-1,,Oriel,sms,false,false,en,2024-01-01T00:00:00Z,2025-03-01T00:00:00Z",
+			"C-2,,Pim,email,false,true,en,2024-01-01T00:00:00Z,2025-03-01T00:00:00Z"},
+		"messages.ndjson": {
+			`{"message_id":"M-1","contact_id":"C-1","purpose":"appointment_reminder","channel":"sms","sent_at":"2025-03-01T10:00:00Z","body":"Hi Oriel"}`,
+			`{"message_id":"M-2","contact_id":"C-2","purpose":"refill_reminder","channel":"email","sent_at":"2025-03-01T10:00:00Z","delivered_at":"2025-03-01T10:05:00Z"}`},
+		"message_events.ndjson": {
+			`{"event_id":"E-1","message_id":"M-1","event":"opened","occurred_at":"2025-03-01T10:20:00Z"}`,
+			`{"event_id":"E-2","message_id":"M-1","event":"delivered","occurred_at":"2025-03-01T10:02:00Z"}`,
+			`{"event_id":"E-2","message_id":"M-1","event":"delivered","occurred_at":"2025-03-01T10:02:00Z"}`,
+			`{"event_id":"E-3","message_id":"M-1","event":"delivered","occurred_at":"2025-03-01T10:40:00Z"}`,
+			`{"event_id":"E-4","message_id":"M-9","event":"delivered","occurred_at":"2025-03-01T09:03:00Z"}`,
+			`["E-5","M-1"]`,
+			`{"event_id":"E-6","message_id":"M-1","event":{"code":"read"},"occurred_at":"2025-03-01T10:20:00Z"}`,
+			`{"event_id":"E-7","message_id":"M-1","event":"bounced","occurred_at":"2025-03-01T10:20:00Z"}`},
+		"consents.csv": {"consent_id,contact_id,channel,status,effective_at",
+			"K-1,C-1,sms,opt_out,2025-04-01T00:00:00Z",
+			"K-2,C-1,sms,opt_in,2025-02-01T00:00:00Z",
+			"K-3,C-404,sms,opt_out,2025-02-01T00:00:00Z"},
+	})
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	run := func(dir string) *Result {
+		t.Helper()
+		res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := run(first)
+	counts := map[string]string{}
+	for _, c := range res.Counts {
+		counts[c.Entity] = fmt.Sprintf("%d=%d+%d", c.Read, c.Loaded, c.Quarantined)
+	}
+	// events: 8 lines, 5 loaded (E-2 twice), 3 quarantined (an array, a
+	// nested value, an unknown event); consents: K-3's contact is unknown.
+	if want := "map[consents:3=2+1 contacts:2=2+0 message_events:8=5+3 messages:2=2+0]"; fmt.Sprint(counts) != want {
+		t.Errorf("counts %v, want %s", counts, want)
+	}
+	q := queryStrings(t, db, `SELECT file || ':' || line || ': ' || reason FROM quarantine ORDER BY file, line`)
+	wantQ := "[crm/consents.csv:4: contact_id: not a known contact crm/message_events.ndjson:6: record is not a JSON object " +
+		"crm/message_events.ndjson:7: field event: not a scalar value crm/message_events.ndjson:8: event: unknown code]"
+	if fmt.Sprint(q) != wantQ {
+		t.Errorf("quarantine %v", q)
+	}
+	msgs := func() []string {
+		return queryStrings(t, db, `SELECT m.status || ' ' || coalesce(strftime(delivered_at, '%H:%M'), '-') || ' ' ||
+			coalesce(strftime(opened_at, '%H:%M'), '-') || ' ' || coalesce(strftime(replied_at, '%H:%M'), '-')
+			FROM outreach_messages m ORDER BY sent_at, purpose`)
+	}
+	// M-1 (appointment_reminder): delivered at the earliest of E-2/E-3,
+	// opened by E-1 although it arrived first; M-2 from its own column.
+	if got := fmt.Sprint(msgs()); got != "[opened 10:02 10:20 - delivered 10:05 - -]" {
+		t.Errorf("messages after the first load: %s", got)
+	}
+	consent := func() []string {
+		return queryStrings(t, db, `SELECT channel || ' ' || opted_out || ' ' || source FROM channel_consent
+			WHERE patient_id = (SELECT patient_id FROM contacts WHERE language = 'en' AND preferred_channel = 'sms') ORDER BY channel`)
+	}
+	// C-1: sms decided by K-1 (latest, opt-out) over K-2 and the contact's
+	// flag of 2025-03-01; other channels by the contact record.
+	if got := fmt.Sprint(consent()); got != "[email false contact portal false contact sms true consent voice false contact]" {
+		t.Errorf("C-1 consent after the first load: %s", got)
+	}
+
+	// A second load of older data, the late message M-9 and a new event.
+	second := writeCRM(t, map[string][]string{
+		"contacts.csv": {contacts,
+			"C-1,,Oriel,voice,true,true,es,2024-01-01T00:00:00Z,2025-01-01T00:00:00Z"},
+		"messages.csv": {"message_id,contact_id,purpose,channel,sent_at",
+			"M-9,C-2,lab_result,email,2025-03-01T09:00:00Z",
+			"M-1,C-1,appointment_reminder,sms,2025-03-01T10:00:00Z"},
+		"message_events.csv": {"event_id,message_id,event,occurred_at",
+			"E-8,M-1,replied,2025-03-01T11:00:00Z"},
+		"consents.ndjson": {
+			`{"consent_id":"K-4","contact_id":"C-1","channel":"all","status":"opt_in","effective_at":"2025-03-15T00:00:00Z"}`},
+	})
+	run(second)
+	before := tableCounts(t, db)
+	// M-9 takes E-4 (loaded a run earlier); M-1 keeps its states though its
+	// record came again without them, and is replied now.
+	if got := fmt.Sprint(msgs()); got != "[delivered 09:03 - - replied 10:02 10:20 11:00 delivered 10:05 - -]" {
+		t.Errorf("messages after the second load: %s", got)
+	}
+	// The older contact record changed nothing (language en, sms channel);
+	// K-4 (2025-03-15) beats the contact record (2025-03-01) for email,
+	// voice and portal but not K-1 (2025-04-01) for sms.
+	if got := fmt.Sprint(consent()); got != "[email false consent portal false consent sms true consent voice false consent]" {
+		t.Errorf("C-1 consent after the second load: %s", got)
+	}
+	// Loading the same data again changes nothing.
+	run(second)
+	if after := tableCounts(t, db); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("re-run changed counts\nbefore %v\nafter  %v", before, after)
+	}
+	if got := fmt.Sprint(msgs()); got != "[delivered 09:03 - - replied 10:02 10:20 11:00 delivered 10:05 - -]" {
+		t.Errorf("messages after a re-run: %s", got)
+	}
+	if leaks := ScanForStrings(t, db, []string{"Oriel", "Pim", "C-1", "M-1", "E-2", "K-1"}); len(leaks) > 0 {
+		t.Errorf("leaks: %v", leaks)
+	}
+}
