@@ -198,23 +198,8 @@ func crmFile(dir, name string) string {
 // failed run is recorded.
 func (j *FilesJob) Run(ctx context.Context) (*Result, error) {
 	o := j.opt
-	res := &Result{RunID: newRunID(), Job: j.Name(), Profile: string(o.Profile), Started: o.Now().UTC()}
-	log := o.Logger.With("job", j.Name(), "run_id", res.RunID)
-	log.Info("etl run started")
-	err := j.load(ctx, res, log)
-	res.Duration = o.Now().Sub(res.Started)
-	res.total()
-	if err != nil {
-		res.Status, res.Error, res.SnapshotID = "failed", err.Error(), 0
-		if rerr := recordRun(context.WithoutCancel(ctx), o.DB, nil, res); rerr != nil {
-			log.Error("record failed run", "error", rerr)
-		}
-		log.Error("etl run failed", "error", err, "duration_ms", res.Duration.Milliseconds())
-		return res, err
-	}
-	log.Info("etl run succeeded", "snapshot_id", res.SnapshotID, "rows_read", res.Read,
-		"rows_loaded", res.Loaded, "rows_quarantined", res.Quarantined, "duration_ms", res.Duration.Milliseconds())
-	return res, nil
+	res := newResult(j.Name(), o.Profile, o.Now)
+	return runJob(ctx, o.DB, o.Logger, res, o.Now, func(log *slog.Logger) error { return j.load(ctx, res, log) })
 }
 
 func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) error {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"time"
+
+	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/internal/store"
 )
 
 // Job is one ETL job. Run loads its source once; it returns the run's result
@@ -62,6 +66,36 @@ func (r *Result) total() {
 		r.Quarantined += c.Quarantined
 		r.Skipped += c.Skipped
 	}
+}
+
+// runJob runs load as one run of a job: it times it, totals its counts and,
+// when load fails, records the failed run (no snapshot) and logs why. load
+// commits the run itself when it succeeds (commitRun).
+func runJob(ctx context.Context, db *store.DB, logger *slog.Logger, res *Result, now func() time.Time,
+	load func(log *slog.Logger) error) (*Result, error) {
+	log := logger.With("job", res.Job, "run_id", res.RunID)
+	log.Info("run started")
+	err := load(log)
+	res.Duration = now().Sub(res.Started)
+	res.total()
+	if err != nil {
+		res.Status, res.Error, res.SnapshotID = "failed", err.Error(), 0
+		if rerr := recordRun(context.WithoutCancel(ctx), db, nil, res); rerr != nil {
+			log.Error("record failed run", "error", rerr)
+		}
+		log.Error("run failed", "error", err, "duration_ms", res.Duration.Milliseconds())
+		return res, err
+	}
+	log.Info("run succeeded", "snapshot_id", res.SnapshotID, "rows_read", res.Read, "rows_loaded", res.Loaded,
+		"rows_quarantined", res.Quarantined, "contacts_linked", res.Linked, "duration_ms", res.Duration.Milliseconds())
+	return res, nil
+}
+
+// newResult starts the Result of a run of job.
+func newResult(job string, profile deid.Profile, now func() time.Time) *Result {
+	r := &Result{RunID: newRunID(), Job: job, Profile: string(profile), Started: now().UTC()}
+	r.AsOf = r.Started
+	return r
 }
 
 func newRunID() string {

@@ -49,22 +49,8 @@ func (j *ValueSetJob) Name() string { return "valuesets" }
 // Run implements Job.
 func (j *ValueSetJob) Run(ctx context.Context) (*Result, error) {
 	o := j.opt
-	res := &Result{RunID: newRunID(), Job: j.Name(), Profile: "none", Started: o.Now().UTC()}
-	res.AsOf = res.Started
-	log := o.Logger.With("job", j.Name(), "run_id", res.RunID)
-	err := j.load(ctx, res)
-	res.Duration = o.Now().Sub(res.Started)
-	res.total()
-	if err != nil {
-		res.Status, res.Error, res.SnapshotID = "failed", err.Error(), 0
-		if rerr := recordRun(context.WithoutCancel(ctx), o.DB, nil, res); rerr != nil {
-			log.Error("record failed run", "error", rerr)
-		}
-		log.Error("value set load failed", "error", err)
-		return res, err
-	}
-	log.Info("value sets loaded", "snapshot_id", res.SnapshotID, "read", res.Read, "loaded", res.Loaded, "quarantined", res.Quarantined)
-	return res, nil
+	res := newResult(j.Name(), "none", o.Now)
+	return runJob(ctx, o.DB, o.Logger, res, o.Now, func(log *slog.Logger) error { return j.load(ctx, res) })
 }
 
 // valueSetFiles expands folders into the JSON and NDJSON files they hold.

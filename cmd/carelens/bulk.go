@@ -30,9 +30,6 @@ func runETLBulk(ctx context.Context, e *env, args []string) error {
 	if c.BulkURL == "" {
 		return fmt.Errorf("ehr_bulk_url (CARELENS_EHR_BULK_URL): set the FHIR server base URL, or pass --url")
 	}
-	if err := ensureDir(c.DB); err != nil {
-		return err
-	}
 	wh, err := openWarehouse(ctx, c)
 	if err != nil {
 		return err

@@ -7,13 +7,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/carelens/carelens/etl"
-	"github.com/carelens/carelens/etl/deid"
 	"github.com/carelens/carelens/internal/store"
 )
 
 func runETL(ctx context.Context, e *env, args []string) error {
 	const usage = "Usage: carelens etl run [--dir DIR] [--json]        load a folder (ehr/ + crm/, or NDJSON) in one transaction\n" +
 		"       carelens etl bulk [--url BASE] [--full]     export from a FHIR Bulk Data server (incremental) and load it\n" +
+		"       carelens etl crm-rest [--url BASE] [--full] pull the CRM from its REST API (incremental, resumable)\n" +
+		"       carelens etl crm-pg [--mapping F] [--full]  pull the CRM from its PostgreSQL tables (incremental)\n" +
 		"       carelens etl valuesets PATH...             load FHIR ValueSet expansions (bundles, JSON, NDJSON, folders)\n" +
 		"       carelens etl runs [--limit N]               list recent runs"
 	if len(args) == 0 {
@@ -27,6 +28,10 @@ func runETL(ctx context.Context, e *env, args []string) error {
 		return runETLValueSets(ctx, e, args[1:])
 	case "bulk":
 		return runETLBulk(ctx, e, args[1:])
+	case "crm-rest":
+		return runETLCRMREST(ctx, e, args[1:])
+	case "crm-pg":
+		return runETLCRMPG(ctx, e, args[1:])
 	case "run":
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stdout, usage)
@@ -47,22 +52,11 @@ func runETL(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	profile, err := deid.ParseProfile(c.Profile)
-	if err != nil {
-		return fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
-	}
-	if err := ensureDir(c.DB); err != nil {
-		return err
-	}
-	wh, err := openWarehouse(ctx, c)
+	wh, v, profile, err := openForLoad(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer wh.Close()
-	v, err := deid.OpenVault(c.Vault)
-	if err != nil {
-		return err
-	}
 	job := etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
 	res, runErr := job.Run(ctx)
 	reportRun(e, res, *asJSON)
@@ -160,9 +154,6 @@ func runETLValueSets(ctx context.Context, e *env, args []string) error {
 	}
 	c, log, err := loadConfig(e, fs, *cfgPath, map[string]string{"db": "db"})
 	if err != nil {
-		return err
-	}
-	if err := ensureDir(c.DB); err != nil {
 		return err
 	}
 	wh, err := openWarehouse(ctx, c)

@@ -31,9 +31,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(c.DB); err != nil {
-		return err
-	}
 	wh, err := openWarehouse(ctx, c)
 	if err != nil {
 		return err
@@ -82,14 +79,36 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return srv.Shutdown(shutCtx)
 }
 
-// openWarehouse opens the configured DuckDB file read-write, explaining the
-// one-writer rule when another process holds it.
+// openWarehouse opens (creating its folder and the file if need be) the
+// configured DuckDB file read-write, explaining the one-writer rule when
+// another process holds it.
 func openWarehouse(ctx context.Context, c config.Config) (*store.DB, error) {
+	if err := ensureDir(c.DB); err != nil {
+		return nil, err
+	}
 	wh, err := store.OpenWith(ctx, c.DB, store.Options{MemoryLimit: c.MemoryLimit})
 	if err != nil && strings.Contains(err.Error(), "lock") {
 		return nil, fmt.Errorf("%w\n(another carelens process has %s open; DuckDB allows one writer: stop it, or load data through serve's etl_schedule)", err, c.DB)
 	}
 	return wh, err
+}
+
+// openForLoad opens what a load needs: the warehouse, the vault and the
+// de-identification profile. The caller closes the warehouse.
+func openForLoad(ctx context.Context, c config.Config) (*store.DB, *deid.Vault, deid.Profile, error) {
+	profile, err := deid.ParseProfile(c.Profile)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
+	}
+	v, err := deid.OpenVault(c.Vault)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	wh, err := openWarehouse(ctx, c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return wh, v, profile, nil
 }
 
 // newHandler builds the HTTP handler on an open warehouse: the metric

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carelens/carelens/etl/crm/contract"
 	"github.com/carelens/carelens/etl/deid"
 	"github.com/carelens/carelens/internal/store"
 )
@@ -40,13 +41,15 @@ var Events = []string{"delivered", "opened", "replied", "failed"}
 // Entities are the CRM files in load order: contacts before the records that
 // refer to them.
 var Entities = []*Entity{
-	{"contacts", store.Contacts, []string{"contact_id"}, mapContact},
-	{"campaigns", store.Campaigns, []string{"campaign_id", "name", "purpose"}, mapCampaign},
-	{"messages", store.OutreachMessages, []string{"message_id", "contact_id", "purpose", "channel", "sent_at"}, mapMessage},
-	{"message_events", store.MessageEvents, []string{"event_id", "message_id", "event", "occurred_at"}, mapEvent},
-	{"survey_responses", store.SurveyResponses, []string{"response_id", "contact_id", "survey_id", "item", "answer", "answered_at"}, mapSurvey},
-	{"consents", store.Consents, []string{"consent_id", "contact_id", "channel", "status", "effective_at"}, mapConsent},
+	{"contacts", store.Contacts, required("contacts"), mapContact},
+	{"campaigns", store.Campaigns, required("campaigns"), mapCampaign},
+	{"messages", store.OutreachMessages, required("messages"), mapMessage},
+	{"message_events", store.MessageEvents, required("message_events"), mapEvent},
+	{"survey_responses", store.SurveyResponses, required("survey_responses"), mapSurvey},
+	{"consents", store.Consents, required("consents"), mapConsent},
 }
+
+func required(entity string) []string { return contract.Spec(entity).Required }
 
 // EntityNamed returns the entity of a contract name, or nil.
 func EntityNamed(name string) *Entity {

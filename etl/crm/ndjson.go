@@ -92,25 +92,6 @@ func FieldsFromJSON(data []byte) (Fields, error) {
 	return f, nil
 }
 
-// FieldError is a field whose value is not a scalar.
-type FieldError struct{ Field string }
-
-func (e *FieldError) Error() string { return "field " + safeName(e.Field) + ": not a scalar value" }
-
-// safeName returns a field name fit for a reason, else a placeholder: a
-// reason never echoes arbitrary input.
-func safeName(s string) string {
-	if len(s) == 0 || len(s) > 64 {
-		return "(invalid name)"
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return "(invalid name)"
-		}
-	}
-	return s
-}
-
 // csvFile adapts a CSV Reader to RecordReader.
 type csvFile struct{ *Reader }
 
@@ -150,7 +131,10 @@ func OpenFile(path string, ent *Entity) (RecordReader, error) {
 func RecordReason(err error) (string, bool) {
 	var pe *csv.ParseError
 	var fe *FieldError
+	var se *SourceError
 	switch {
+	case errors.As(err, &se):
+		return se.Reason, true
 	case errors.Is(err, ErrFile):
 		return "", false
 	case errors.Is(err, ErrShortRecord):

@@ -10,7 +10,8 @@ import (
 )
 
 // These tests read the fixture's files the way the ETL and the measures
-// would, and check that the effects the generator models are visible there.
+// would (a message's states from its columns and its events), and check that
+// the effects the generator models are visible there.
 
 type population struct {
 	export       time.Time
@@ -68,14 +69,13 @@ func loadPopulation(t *testing.T, dir string) *population {
 			p.contactOf[c["contact_id"]] = pid
 		}
 	}
-	_, msgs, _ := readCSV(t, filepath.Join(dir, "crm/messages.csv"))
+	msgs, _, _ := readMessages(t, dir)
 	for _, m := range msgs {
-		pid := p.contactOf[m["contact_id"]]
-		if m["purpose"] != "appointment_reminder" || m["delivered_at"] == "" || pid == "" {
+		pid := p.contactOf[m.row["contact_id"]]
+		if m.row["purpose"] != "appointment_reminder" || m.at[evDelivered].IsZero() || pid == "" {
 			continue
 		}
-		at, _ := time.Parse(time.RFC3339, m["delivered_at"])
-		p.reminders[pid] = append(p.reminders[pid], at)
+		p.reminders[pid] = append(p.reminders[pid], m.at[evDelivered])
 	}
 	for _, v := range p.reminders {
 		slices.SortFunc(v, func(a, b time.Time) int { return a.Compare(b) })
@@ -329,14 +329,14 @@ func TestDynamicsVisibleInFiles(t *testing.T) {
 
 func TestRefillReplyRaisesFills(t *testing.T) {
 	p := loadPopulation(t, fixtureDir)
-	_, msgs, _ := readCSV(t, filepath.Join(fixtureDir, "crm/messages.csv"))
+	msgs, _, _ := readMessages(t, fixtureDir)
 	var replied, ignored rate
 	for _, m := range msgs {
-		pid := p.contactOf[m["contact_id"]]
-		if m["purpose"] != "refill_reminder" || m["delivered_at"] == "" || pid == "" {
+		pid := p.contactOf[m.row["contact_id"]]
+		if m.row["purpose"] != "refill_reminder" || m.at[evDelivered].IsZero() || pid == "" {
 			continue
 		}
-		sent, _ := time.Parse(time.RFC3339, m["sent_at"])
+		sent := m.sent
 		if sent.After(p.export.Add(-14 * 24 * time.Hour)) {
 			continue
 		}
@@ -348,7 +348,7 @@ func TestRefillReplyRaisesFills(t *testing.T) {
 				}
 			}
 		}
-		if m["replied_at"] != "" {
+		if !m.at[evReplied].IsZero() {
 			replied.hits, replied.n = replied.hits+hit, replied.n+1
 		} else {
 			ignored.hits, ignored.n = ignored.hits+hit, ignored.n+1

@@ -49,11 +49,20 @@ type rid [36]byte
 
 // contact is a CRM contact.
 type contact struct {
-	id, mrn          string
-	given, family    string
-	email, phone     string
-	preferred        int
-	optOut           [3]bool // sms, email, voice
+	id, mrn       string
+	given, family string
+	email, phone  string
+	preferred     int
+	// optOut are the flags written (sms, email, voice): the channels the
+	// contact opted out of one by one (ownOptOut), or all three after a
+	// withdrawal of all consent.
+	optOut    [3]bool
+	ownOptOut [3]bool
+	// withdrawn: consent to every channel withdrawn (an `all` opt-out); the
+	// contact is not messaged at all, not even on the portal.
+	withdrawn bool
+	// reoptin: an sms opt-out that a later sms opt-in revoked.
+	reoptin          bool
 	portal           bool
 	lang             string
 	created, updated int64
@@ -61,6 +70,9 @@ type contact struct {
 
 // canUse reports whether the contact can be reached on channel ch.
 func (c *contact) canUse(ch int) bool {
+	if c.withdrawn {
+		return false
+	}
 	switch ch {
 	case chSMS, chEmail, chVoice:
 		return !c.optOut[ch]
@@ -151,6 +163,11 @@ type gen struct {
 	w   *world
 	pcg *rand.PCG
 	r   *rand.Rand
+	// feed is a second stream per patient for how the CRM reports what
+	// happened (delivery events, consent records, withdrawals), kept apart
+	// from r so that it does not shift the simulation's draws.
+	feedPCG *rand.PCG
+	feed    *rand.Rand
 
 	// per patient
 	idx        int
@@ -169,6 +186,10 @@ type gen struct {
 	contacts   [2]*contact
 	ct         [2]contact
 	msgs       []message
+	events     []event
+	eventSeq   int // distinct delivery events of the patient so far
+	consents   []consentRec
+	consentSeq int // consent records written for the patient so far
 	surveys    []survey
 	appts      []appt
 	delivered  []int64
@@ -181,8 +202,8 @@ type gen struct {
 }
 
 func newGen(w *world) *gen {
-	pcg := rand.NewPCG(0, 0)
-	return &gen{w: w, pcg: pcg, r: rand.New(pcg)}
+	pcg, feed := rand.NewPCG(0, 0), rand.NewPCG(0, 0)
+	return &gen{w: w, pcg: pcg, r: rand.New(pcg), feedPCG: feed, feed: rand.New(feed)}
 }
 
 func splitmix(x uint64) uint64 {
@@ -307,8 +328,11 @@ func (g *gen) patient(c *chunk, i int) {
 	w := g.w
 	s1 := splitmix(w.seed ^ splitmix(uint64(i)))
 	g.pcg.Seed(s1, splitmix(s1^0x5851f42d4c957f2d))
+	s2 := splitmix(s1 ^ 0x6a09e667f3bcc909)
+	g.feedPCG.Seed(s2, splitmix(s2^0xbb67ae8584caa73b))
 	g.idx = i
 	g.msgs, g.surveys, g.appts, g.delivered, g.reqs = g.msgs[:0], g.surveys[:0], g.appts[:0], g.delivered[:0], g.reqs[:0]
+	g.events, g.eventSeq, g.consentSeq = g.events[:0], 0, 0
 	for k := range g.fills {
 		g.fills[k] = g.fills[k][:0]
 		g.treated[k] = 0
@@ -322,6 +346,7 @@ func (g *gen) patient(c *chunk, i int) {
 	g.acute(c)
 	g.appointments(c)
 	g.emitMessages(c)
+	g.emitConsents(c)
 	c.patients++
 }
 
@@ -518,6 +543,7 @@ func (g *gen) demographics(c *chunk) {
 		g.fillContact(ct, given, family, phone, email)
 		ct.id = "C" + string(appendPadded(nil, contactNumber(g.idx), 8))
 		ct.mrn = "MRN" + string(appendPadded(nil, mrnNumber(g.idx), 8))
+		g.consentChanges(ct)
 		g.contacts[0] = ct
 		g.emitContact(c, ct)
 	}
@@ -534,6 +560,7 @@ func (g *gen) demographics(c *chunk) {
 		g.fillContact(ct, gv, fm, g.phone(ar2.phone), g.email(gv, fm))
 		ct.id = "C9" + string(appendPadded(nil, contactNumber(g.idx), 8))
 		ct.mrn = "MRN" + string(appendPadded(nil, unmatchedMRN(g.idx), 8))
+		g.consentChanges(ct)
 		g.contacts[1] = ct
 		g.emitContact(c, ct)
 		c.unmatched++

@@ -181,12 +181,19 @@ func (g *gen) preventive(who int, campaignID string, aux int, t int64) {
 	g.addAppt(visitPreventive, created, start)
 }
 
-// emitMessages writes the patient's messages, ordered by sending time, and
-// survey responses.
+// emitMessages writes the patient's messages, ordered by sending time, their
+// delivery events and the survey responses. With EventShare a message's later
+// states go to message_events instead of its own columns.
 func (g *gen) emitMessages(c *chunk) {
 	slices.SortStableFunc(g.msgs, func(a, b message) int { return cmp.Compare(a.sent, b.sent) })
+	share := g.w.p.Outreach.EventShare
 	b := c.buf[fMessages]
 	for seq, m := range g.msgs {
+		states := [4]int64{evDelivered: m.delivered, evOpened: m.opened, evReplied: m.replied, evFailed: m.failed}
+		if g.feed.Float64() < share {
+			g.reportEvents(seq, states)
+			states = [4]int64{}
+		}
 		ct := g.contacts[m.contact]
 		b = append(b, 'M')
 		b = appendInt(b, int64(g.idx+1))
@@ -206,19 +213,16 @@ func (g *gen) emitMessages(c *chunk) {
 		b = append(b, ',')
 		b = appendTS(b, m.sent)
 		b = append(b, ',')
-		b = appendCSVTS(b, m.delivered)
-		b = append(b, ',')
-		b = appendCSVTS(b, m.opened)
-		b = append(b, ',')
-		b = appendCSVTS(b, m.replied)
-		b = append(b, ',')
-		b = appendCSVTS(b, m.failed)
-		b = append(b, ',')
+		for _, at := range states {
+			b = appendCSVTS(b, at)
+			b = append(b, ',')
+		}
 		b = appendCSV(b, m.reason)
 		b = append(b, '\n')
 	}
 	c.buf[fMessages] = b
 	c.lines[fMessages] += len(g.msgs)
+	g.emitEvents(c)
 
 	b = c.buf[fSurveyResponses]
 	for seq, s := range g.surveys {

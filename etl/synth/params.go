@@ -93,7 +93,8 @@ type BPParams struct {
 	AcuteSystolicExcess  float64 `json:"acute_systolic_excess"` // added to acute readings
 }
 
-// OutreachParams drive CRM contacts and messages.
+// OutreachParams drive CRM contacts, consents, messages and their delivery
+// events.
 type OutreachParams struct {
 	ContactShare          float64            `json:"contact_share"`           // patients with a CRM contact carrying their MRN
 	UnmatchedContactShare float64            `json:"unmatched_contact_share"` // extra contacts whose MRN matches no patient
@@ -114,6 +115,22 @@ type OutreachParams struct {
 	SurveyResponse        float64            `json:"survey_response"` // given delivered
 	SurveyFullShare       float64            `json:"survey_full_share"`
 	SurveyCommentProb     float64            `json:"survey_comment_prob"`
+	// EventShare of messages report their later states (delivered, opened,
+	// replied, failed) as message_events rows, one per state reached, instead
+	// of in the message's timestamp columns.
+	EventShare float64 `json:"event_share"`
+	// EventDuplicate: an event row is followed by a repeated notification
+	// (a new event id, 1–600 s later); the true time is the earliest.
+	EventDuplicate float64 `json:"event_duplicate"`
+	// EventResend: an event row is written twice, same id and content (an
+	// at-least-once feed).
+	EventResend float64 `json:"event_resend"`
+	// ConsentReoptin: a contact not opted out of sms records an sms opt-out
+	// and, later, an sms opt-in.
+	ConsentReoptin float64 `json:"consent_reoptin"`
+	// ConsentWithdrawAll: a contact withdraws consent to every channel (an
+	// `all` opt-out); its three opt-out flags are set and it is not messaged.
+	ConsentWithdrawAll float64 `json:"consent_withdraw_all"`
 }
 
 // AcuteParams drive emergency and inpatient encounters.
@@ -215,6 +232,11 @@ func DefaultParams() Params {
 			SurveyResponse:        0.35,
 			SurveyFullShare:       0.7,
 			SurveyCommentProb:     0.25,
+			EventShare:            0.5,
+			EventDuplicate:        0.05,
+			EventResend:           0.02,
+			ConsentReoptin:        0.03,
+			ConsentWithdrawAll:    0.005,
 		},
 		Acute: AcuteParams{
 			EmergencyPerYear:          0.12,

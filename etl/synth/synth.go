@@ -17,7 +17,7 @@ import (
 
 // Version identifies the generator's model; it changes whenever the same
 // Options would give different files.
-const Version = "synth/1"
+const Version = "synth/2"
 
 // MaxPatients is the largest population Generate makes: ids and MRNs are
 // bijections of the patient index over fixed digit ranges.
@@ -44,8 +44,8 @@ type Options struct {
 	Workers int
 	// CorruptEvery, when > 0, replaces every Nth line of
 	// Appointment.000.ndjson, Observation.000.ndjson (cut in half: invalid
-	// JSON) and every Nth data row of messages.csv (cut to two fields) with a
-	// malformed one. Truth.Corrupted counts them.
+	// JSON) and every Nth data row of messages.csv and message_events.csv
+	// (cut to two fields) with a malformed one. Truth.Corrupted counts them.
 	CorruptEvery int
 	// Progress, if set, is called from Generate's goroutine with the number
 	// of patients written so far.
@@ -64,8 +64,8 @@ type Truth struct {
 	Clinics          []Clinic `json:"clinics"`
 	Params           Params   `json:"params"`
 	// Counts maps each FHIR type and CRM file (contacts, campaigns, messages,
-	// survey_responses) to the lines written, corrupted ones included and
-	// CSV headers excluded.
+	// message_events, survey_responses, consents) to the lines written,
+	// corrupted ones and resent events included, CSV headers excluded.
 	Counts map[string]int `json:"counts"`
 	// Corrupted maps a file's path relative to OutDir to the number of its
 	// lines replaced by malformed ones.
@@ -364,8 +364,9 @@ func (o *outputs) write(f int, b []byte, n int) {
 			continue
 		}
 		o.corrupted[f]++
-		if f == fMessages {
-			// keep the first two fields: a row with the wrong field count
+		if f >= nFHIR {
+			// a CSV row: keep the first two fields, a row with the wrong
+			// field count
 			k := bytes.IndexByte(line, ',')
 			k += 1 + bytes.IndexByte(line[k+1:], ',')
 			bw.Write(line[:k])

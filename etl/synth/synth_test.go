@@ -33,6 +33,11 @@ var (
 
 const fixturePatients = 3000
 
+// fixtureOptions are the fixture's options without OutDir.
+func fixtureOptions() Options {
+	return Options{Patients: fixturePatients, Seed: 42, From: date("2024-01-01"), To: date("2025-12-31")}
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "synth-test-")
 	if err != nil {
@@ -40,9 +45,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fixtureDir = dir
-	fixtureTruth, err = Generate(context.Background(), Options{
-		Patients: fixturePatients, Seed: 42, From: date("2024-01-01"), To: date("2025-12-31"), OutDir: dir,
-	})
+	opt := fixtureOptions()
+	opt.OutDir = dir
+	fixtureTruth, err = Generate(context.Background(), opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "generate fixture:", err)
 		os.RemoveAll(dir)
@@ -177,6 +182,8 @@ var contractColumns = map[string][]string{
 	"crm/messages.csv": {"message_id", "contact_id", "campaign_id", "purpose", "channel", "body", "sent_at",
 		"delivered_at", "opened_at", "replied_at", "failed_at", "failure_reason"},
 	"crm/survey_responses.csv": {"response_id", "contact_id", "survey_id", "campaign_id", "item", "answer", "comment", "answered_at"},
+	"crm/message_events.csv":   {"event_id", "message_id", "event", "occurred_at"},
+	"crm/consents.csv":         {"consent_id", "contact_id", "channel", "status", "effective_at"},
 }
 
 // collectRefs appends every Reference.reference string inside v.
@@ -352,6 +359,7 @@ func TestCRMExportFollowsContract(t *testing.T) {
 
 	msgIDs := map[string]bool{}
 	statuses := map[string]int{}
+	_, merged, _ := readMessages(t, fixtureDir)
 	for _, m := range tables["messages"] {
 		if msgIDs[m["message_id"]] {
 			t.Fatalf("duplicate message id %s", m["message_id"])
@@ -364,18 +372,22 @@ func TestCRMExportFollowsContract(t *testing.T) {
 		if sent.After(export) {
 			t.Fatalf("message %s sent after the export", m["message_id"])
 		}
+		// the states from the message's columns and its events
+		at := merged[m["message_id"]].at
 		status := "sent"
-		for _, col := range []string{"delivered_at", "opened_at", "replied_at", "failed_at"} {
-			ts := parse(m[col])
+		for k, ts := range at {
 			if ts.IsZero() {
 				continue
 			}
 			if ts.Before(sent) || ts.After(export) {
-				t.Fatalf("message %s: %s %v outside sent..export", m["message_id"], col, ts)
+				t.Fatalf("message %s: %s %v outside sent..export", m["message_id"], stateCols[k], ts)
 			}
-			status = strings.TrimSuffix(col, "_at")
+			if k > evDelivered && k < evFailed && (at[k-1].IsZero() || ts.Before(at[k-1])) {
+				t.Fatalf("message %s: %s %v without an earlier %s", m["message_id"], stateCols[k], ts, stateCols[k-1])
+			}
+			status = strings.TrimSuffix(stateCols[k], "_at")
 		}
-		if (m["failed_at"] != "") == (m["delivered_at"] != "") && m["failed_at"] != "" {
+		if !at[evFailed].IsZero() && !at[evDelivered].IsZero() {
 			t.Fatalf("message %s both delivered and failed", m["message_id"])
 		}
 		statuses[m["purpose"]+"/"+status]++
@@ -443,8 +455,8 @@ func TestCorruptEvery(t *testing.T) {
 			t.Errorf("%s: only %d corrupted lines: test too small", fileNames[f], want)
 		}
 	}
-	if len(tr.Corrupted) != 3 {
-		t.Errorf("corrupted lists %v, want the three corruptible files", tr.Corrupted)
+	if len(tr.Corrupted) != 4 {
+		t.Errorf("corrupted lists %v, want the four corruptible files", tr.Corrupted)
 	}
 }
 

@@ -239,7 +239,9 @@ const (
 	fContacts
 	fCampaigns
 	fMessages
+	fMessageEvents
 	fSurveyResponses
+	fConsents
 	nFiles
 )
 
@@ -253,23 +255,27 @@ var (
 		"ehr/Encounter.000.ndjson", "ehr/Appointment.000.ndjson", "ehr/Condition.000.ndjson",
 		"ehr/MedicationRequest.000.ndjson", "ehr/MedicationDispense.000.ndjson",
 		"ehr/Observation.000.ndjson", "ehr/Coverage.000.ndjson",
-		"crm/contacts.csv", "crm/campaigns.csv", "crm/messages.csv", "crm/survey_responses.csv",
+		"crm/contacts.csv", "crm/campaigns.csv", "crm/messages.csv", "crm/message_events.csv",
+		"crm/survey_responses.csv", "crm/consents.csv",
 	}
 	fileKeys = [nFiles]string{
 		"Patient", "Organization", "Location", "Encounter", "Appointment", "Condition",
 		"MedicationRequest", "MedicationDispense", "Observation", "Coverage",
-		"contacts", "campaigns", "messages", "survey_responses",
+		"contacts", "campaigns", "messages", "message_events", "survey_responses", "consents",
 	}
 	csvHeaders = [nFiles]string{
 		fContacts:        "contact_id,mrn,first_name,last_name,email,phone,preferred_channel,sms_opt_out,email_opt_out,voice_opt_out,portal_enrolled,language,created_at,updated_at",
 		fCampaigns:       "campaign_id,name,purpose,channel,start_date,end_date",
 		fMessages:        "message_id,contact_id,campaign_id,purpose,channel,body,sent_at,delivered_at,opened_at,replied_at,failed_at,failure_reason",
+		fMessageEvents:   "event_id,message_id,event,occurred_at",
 		fSurveyResponses: "response_id,contact_id,survey_id,campaign_id,item,answer,comment,answered_at",
+		fConsents:        "consent_id,contact_id,channel,status,effective_at",
 	}
 )
 
-// corruptible files: every Nth data line may be replaced by a malformed one.
-var corruptible = [nFiles]bool{fAppointment: true, fObservation: true, fMessages: true}
+// corruptible files: every Nth data line may be replaced by a malformed one
+// (an NDJSON line cut in half, a CSV row cut to its first two fields).
+var corruptible = [nFiles]bool{fAppointment: true, fObservation: true, fMessages: true, fMessageEvents: true}
 
 const (
 	surveyID       = "S-VISIT-1"

@@ -51,6 +51,23 @@ type Config struct {
 	BulkScopes   string `json:"ehr_bulk_scopes"`
 	// BulkStaging is where exports are downloaded before loading.
 	BulkStaging string `json:"ehr_bulk_staging"`
+	// CRM REST source (carelens etl crm-rest): the API base URL, its
+	// pagination style (cursor or page_token), a static bearer token or
+	// OAuth2 client credentials (token URL, client id and secret, scope),
+	// and an optional JSON file of per-entity paths and field names.
+	CRMRESTURL          string `json:"crm_rest_url"`
+	CRMRESTPagination   string `json:"crm_rest_pagination"`
+	CRMRESTToken        string `json:"crm_rest_token" secret:"true"`
+	CRMRESTTokenURL     string `json:"crm_rest_token_url"`
+	CRMRESTClientID     string `json:"crm_rest_client_id"`
+	CRMRESTClientSecret string `json:"crm_rest_client_secret" secret:"true"`
+	CRMRESTScope        string `json:"crm_rest_scope"`
+	CRMRESTEntities     string `json:"crm_rest_entities"`
+	// CRM PostgreSQL source (carelens etl crm-pg): a connection string
+	// (a read-only role on a replica is enough) and the mapping file from
+	// the CRM's tables to the contract.
+	CRMPGDSN     string `json:"crm_pg_dsn" secret:"true"`
+	CRMPGMapping string `json:"crm_pg_mapping"`
 	// Schedule is a cron expression for loading SourceDir while serving
 	// ("" = never; run `carelens etl run` by hand or from cron).
 	Schedule string `json:"etl_schedule"`
@@ -71,6 +88,8 @@ func Default() Config {
 		BulkLevel:     "system",
 		BulkStaging:   "data/bulk",
 		BulkScopes:    "system/*.rs",
+
+		CRMRESTPagination: "cursor",
 	}
 }
 
@@ -169,6 +188,18 @@ func (c Config) Validate() error {
 	}
 	if c.BulkClientID != "" && (c.BulkTokenURL == "" || c.BulkKeyFile == "") {
 		errs = append(errs, errors.New("ehr_bulk_client_id (CARELENS_EHR_BULK_CLIENT_ID): SMART Backend Services also needs ehr_bulk_token_url and ehr_bulk_key_file"))
+	}
+	if c.CRMRESTToken != "" && c.CRMRESTClientID != "" {
+		errs = append(errs, errors.New("crm_rest_token and crm_rest_client_id: choose a static token or OAuth2 client credentials, not both"))
+	}
+	if c.CRMRESTClientID != "" && (c.CRMRESTTokenURL == "" || c.CRMRESTClientSecret == "") {
+		errs = append(errs, errors.New("crm_rest_client_id (CARELENS_CRM_REST_CLIENT_ID): client credentials also need crm_rest_token_url and crm_rest_client_secret"))
+	}
+	if c.CRMRESTPagination != "cursor" && c.CRMRESTPagination != "page_token" {
+		errs = append(errs, fmt.Errorf("crm_rest_pagination (CARELENS_CRM_REST_PAGINATION): %q is not cursor or page_token", c.CRMRESTPagination))
+	}
+	if c.CRMPGDSN != "" && c.CRMPGMapping == "" {
+		errs = append(errs, errors.New("crm_pg_mapping (CARELENS_CRM_PG_MAPPING): the PostgreSQL source needs its mapping file"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format (CARELENS_LOG_FORMAT): %q is not text or json", c.LogFormat))

@@ -8,8 +8,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
+
+	"github.com/carelens/carelens/internal/httpx"
 )
 
 // Defaults applied by New to zero Options fields.
@@ -95,7 +96,7 @@ func New(opt Options) (*Client, error) {
 	}
 	c := &Client{
 		base:        base,
-		origin:      origin(base),
+		origin:      httpx.Origin(base),
 		auth:        opt.Auth,
 		log:         opt.Logger,
 		pollMin:     opt.PollMin,
@@ -104,7 +105,7 @@ func New(opt Options) (*Client, error) {
 		timeout:     opt.Timeout,
 		concurrency: opt.Concurrency,
 		progress:    opt.Progress,
-		sleep:       sleepCtx,
+		sleep:       httpx.Sleep,
 		now:         time.Now,
 	}
 	if c.log == nil {
@@ -141,7 +142,7 @@ func New(opt Options) (*Client, error) {
 	cp := *hc
 	userCheck := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if origin(req.URL) != c.origin {
+		if httpx.Origin(req.URL) != c.origin {
 			req.Header.Del("Authorization")
 		}
 		if userCheck != nil {
@@ -156,21 +157,6 @@ func New(opt Options) (*Client, error) {
 	return c, nil
 }
 
-// origin is scheme://host:port with the default port made explicit, so that
-// http://h and http://h:80 compare equal.
-func origin(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		switch u.Scheme {
-		case "http":
-			port = "80"
-		case "https":
-			port = "443"
-		}
-	}
-	return u.Scheme + "://" + u.Hostname() + ":" + port
-}
-
 // redact returns u without credentials, query or fragment, for logs and
 // errors: pre-signed file URLs carry their secret in the query.
 func redact(raw string) string {
@@ -179,20 +165,6 @@ func redact(raw string) string {
 		return "(unparseable URL)"
 	}
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return context.Cause(ctx)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }
 
 // backoff is the wait before poll or retry n (0-based): exponential from
@@ -207,22 +179,4 @@ func (c *Client) backoff(n int) time.Duration {
 		return c.pollMin
 	}
 	return c.pollMin + rand.N(ceil-c.pollMin+1)
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP-date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/carelens/carelens/internal/httpx"
 )
 
 // ManifestFile is the name of the manifest Export writes in destDir.
@@ -182,7 +184,7 @@ func (r *run) poll(ctx context.Context, statusURL string) (*Manifest, error) {
 			drain(resp.Body)
 			r.polls++
 			text := resp.Header.Get("X-Progress")
-			wait, ok := retryAfter(resp.Header.Get("Retry-After"), r.c.now())
+			wait, ok := httpx.RetryAfter(resp.Header.Get("Retry-After"), r.c.now())
 			if !ok {
 				wait = r.c.backoff(n)
 			}

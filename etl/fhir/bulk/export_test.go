@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/carelens/carelens/internal/httpx"
 )
 
 // sleepRecorder replaces Client.sleep: it records each wait the client
@@ -29,7 +31,7 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.waits = append(s.waits, d)
 	s.mu.Unlock()
-	return sleepCtx(ctx, min(d, 2*time.Millisecond))
+	return httpx.Sleep(ctx, min(d, 2*time.Millisecond))
 }
 
 func (s *sleepRecorder) all() []time.Duration {

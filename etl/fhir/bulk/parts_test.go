@@ -2,39 +2,13 @@ package bulk
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"120", 120 * time.Second, true},
-		{"0", 0, true},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{"Sunday, 01-Jun-25 12:00:30 GMT", 30 * time.Second, true}, // RFC 850, which HTTP-date allows
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},     // in the past: poll now
-		{"999999999", 24 * time.Hour, true},                        // capped
-		{"", 0, false},
-		{"-1", 0, false},
-		{"soon", 0, false},
-		{"1.5", 0, false},
-	}
-	for _, tc := range cases {
-		got, ok := retryAfter(tc.in, now)
-		if got != tc.want || ok != tc.wantOK {
-			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.wantOK)
-		}
-	}
-}
+	"github.com/carelens/carelens/internal/httpx"
+)
 
 func TestParsePercent(t *testing.T) {
 	t.Parallel()
@@ -208,14 +182,14 @@ func TestOriginAndRedact(t *testing.T) {
 	for _, p := range same {
 		a, _ := url.Parse(p[0])
 		b, _ := url.Parse(p[1])
-		if origin(a) != origin(b) {
+		if httpx.Origin(a) != httpx.Origin(b) {
 			t.Errorf("%s and %s should be one origin", p[0], p[1])
 		}
 	}
 	for _, p := range differ {
 		a, _ := url.Parse(p[0])
 		b, _ := url.Parse(p[1])
-		if origin(a) == origin(b) {
+		if httpx.Origin(a) == httpx.Origin(b) {
 			t.Errorf("%s and %s should be different origins", p[0], p[1])
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/carelens/carelens/internal/httpx"
 )
 
 // call is one logical request; do retries it.
@@ -44,7 +46,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 			req.Header[k] = v
 		}
 		tok := ""
-		if cl.auth && c.auth != nil && origin(req.URL) == c.origin {
+		if cl.auth && c.auth != nil && httpx.Origin(req.URL) == c.origin {
 			if tok, err = c.auth.Token(ctx); err != nil {
 				return nil, fmt.Errorf("%s: %w", cl.op, err)
 			}
@@ -86,7 +88,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 				code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
 				he.Outcome, _, _ = readOutcome(resp.Body)
 				resp.Body.Close()
-				wait, hasWait = retryAfter(resp.Header.Get("Retry-After"), c.now())
+				wait, hasWait = httpx.RetryAfter(resp.Header.Get("Retry-After"), c.now())
 				lastErr = he
 			case code == http.StatusInternalServerError:
 				var transient, isOutcome bool
@@ -95,7 +97,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 				if isOutcome && !transient {
 					return nil, he
 				}
-				wait, hasWait = retryAfter(resp.Header.Get("Retry-After"), c.now())
+				wait, hasWait = httpx.RetryAfter(resp.Header.Get("Retry-After"), c.now())
 				lastErr = he
 			default:
 				he.Outcome, _, _ = readOutcome(resp.Body)
