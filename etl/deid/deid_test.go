@@ -1,9 +1,14 @@
 package deid
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -131,4 +136,33 @@ func TestBindSharedMakesAmbiguous(t *testing.T) {
 	if _, ok := w.Lookup(NSMRNValue, "12345"); ok {
 		t.Fatal("ambiguity lost across save")
 	}
+}
+
+// RecordKey is HMAC-SHA256(secret, kind NUL id) cut to 128 bits, hex: keys
+// stored by earlier loads must stay valid, also under concurrent use.
+func TestRecordKeyDefinition(t *testing.T) {
+	v, err := OpenVault(filepath.Join(t.TempDir(), "vault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(kind, id string) string {
+		m := hmac.New(sha256.New, v.secret)
+		m.Write([]byte(kind + "\x00" + id))
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				id := fmt.Sprintf("id-%d-%d", g, i)
+				if got := v.RecordKey("crm:message", id); got != want("crm:message", id) {
+					t.Errorf("RecordKey(%s) = %s, want %s", id, got, want("crm:message", id))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

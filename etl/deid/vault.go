@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,6 +43,7 @@ type Vault struct {
 	used   map[string]bool   // surrogates handed out
 	secret []byte            // HMAC key for record pseudonyms
 	added  []entry           // entries added since load, in order
+	macs   sync.Pool         // *recordMAC keyed with secret
 }
 
 type entry struct {
@@ -199,11 +200,26 @@ func (v *Vault) newSurrogate() (string, error) {
 // 128 bits. It is stable across loads, cannot be reversed or recomputed
 // without the vault, and identifies a record, not a person.
 func (v *Vault) RecordKey(kind, id string) string {
-	m := hmac.New(sha256.New, v.secret)
-	io.WriteString(m, kind)
-	m.Write([]byte{0})
-	io.WriteString(m, id)
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	k, _ := v.macs.Get().(*recordMAC)
+	if k == nil {
+		k = &recordMAC{h: hmac.New(sha256.New, v.secret)}
+	}
+	k.h.Reset()
+	k.buf = append(append(append(k.buf[:0], kind...), 0), id...)
+	k.h.Write(k.buf)
+	k.sum = k.h.Sum(k.sum[:0])
+	var out [32]byte
+	hex.Encode(out[:], k.sum[:16])
+	v.macs.Put(k)
+	return string(out[:])
+}
+
+// recordMAC is a reusable HMAC state for RecordKey: keying one costs more
+// than hashing a short id.
+type recordMAC struct {
+	h   hash.Hash
+	buf []byte
+	sum []byte
 }
 
 // Save writes the vault atomically (temporary file, fsync, rename) with

@@ -432,23 +432,56 @@ func (tx *Tx) Upsert(ctx context.Context, t *Table, stream array.RecordReader) (
 // merge upserts the staged rows of a one-row-per-key table with Version
 // and Earliest semantics (see Table).
 func (tx *Tx) merge(ctx context.Context, t *Table, stg string) (int64, error) {
+	// A first load of distinct keys (the common bulk case) has nothing to
+	// merge: insert the staged rows as they are.
+	var fresh bool
+	q := fmt.Sprintf(`SELECT NOT EXISTS (SELECT 1 FROM %[1]s) AND (SELECT count(*) = count(DISTINCT %[2]s) FROM %[3]s)`, t.Name, t.Key, stg)
+	if err := tx.QueryRow(ctx, q).Scan(&fresh); err != nil {
+		return 0, fmt.Errorf("load %s: %w", t.Name, err)
+	}
+	if fresh {
+		cols := t.columnList()
+		res, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (%[2]s) SELECT %[2]s FROM %[3]s`, t.Name, cols, stg))
+		if err != nil {
+			return 0, fmt.Errorf("load %s: insert: %w", t.Name, err)
+		}
+		tx.Exec(ctx, "DROP TABLE IF EXISTS "+stg)
+		return res.RowsAffected()
+	}
 	best := "best_" + t.Name
 	order := SeqColumn + " DESC"
 	if t.Version != "" {
 		order = t.Version + " DESC NULLS LAST, " + order
 	}
 	// The winning staged row per key, its Earliest columns the minimum over
-	// all the key's staged rows.
-	star := "*"
-	if len(t.Earliest) > 0 {
-		var mins []string
-		for _, c := range t.Earliest {
-			mins = append(mins, fmt.Sprintf("min(%[1]s) OVER (PARTITION BY %[2]s) AS %[1]s", c, t.Key))
+	// all the key's staged rows: one hash aggregation when the newest load
+	// order decides (no Version), else a window.
+	var first string
+	if t.Version == "" {
+		sel := []string{t.Key}
+		for _, c := range t.Columns {
+			switch {
+			case c.Name == t.Key:
+			case slices.Contains(t.Earliest, c.Name):
+				sel = append(sel, fmt.Sprintf("min(%[1]s) AS %[1]s", c.Name))
+			default:
+				sel = append(sel, fmt.Sprintf("arg_max(%[1]s, %[2]s) AS %[1]s", c.Name, SeqColumn))
+			}
 		}
-		star = "* REPLACE (" + strings.Join(mins, ", ") + ")"
+		first = fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM %s GROUP BY %s`, best, strings.Join(sel, ", "), stg, t.Key)
+	} else {
+		star := "*"
+		if len(t.Earliest) > 0 {
+			var mins []string
+			for _, c := range t.Earliest {
+				mins = append(mins, fmt.Sprintf("min(%[1]s) OVER (PARTITION BY %[2]s) AS %[1]s", c, t.Key))
+			}
+			star = "* REPLACE (" + strings.Join(mins, ", ") + ")"
+		}
+		first = fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS SELECT %[5]s FROM %[2]s
+			QUALIFY row_number() OVER (PARTITION BY %[3]s ORDER BY %[4]s) = 1`, best, stg, t.Key, order, star)
 	}
-	steps := []string{fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS SELECT %[5]s FROM %[2]s
-		QUALIFY row_number() OVER (PARTITION BY %[3]s ORDER BY %[4]s) = 1`, best, stg, t.Key, order, star)}
+	steps := []string{first}
 	if t.Version != "" {
 		// Staged rows older than the stored version are dropped.
 		steps = append(steps, fmt.Sprintf(`DELETE FROM %[1]s WHERE %[3]s IN (SELECT b.%[3]s FROM %[1]s b
