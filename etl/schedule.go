@@ -47,15 +47,22 @@ func NewScheduler(log *slog.Logger, timeout time.Duration) *Scheduler {
 	return &Scheduler{c: cron.New(), log: log, timeout: timeout, ctx: ctx, cancel: cancel, health: map[string]*JobHealth{}}
 }
 
-// Add schedules job on a cron spec (5 fields or a descriptor like @hourly).
-func (s *Scheduler) Add(spec string, job Job) error {
-	h := &JobHealth{Job: job.Name(), Schedule: spec}
+// Add schedules jobs on a cron spec (5 fields or a descriptor like
+// @hourly). On each tick they run one after the other, each to its end:
+// the warehouse has one writer.
+func (s *Scheduler) Add(spec string, jobs ...Job) error {
 	s.mu.Lock()
-	s.health[job.Name()] = h
+	for _, job := range jobs {
+		s.health[job.Name()] = &JobHealth{Job: job.Name(), Schedule: spec}
+	}
 	s.mu.Unlock()
-	_, err := s.c.AddFunc(spec, func() { s.RunNow(job) })
+	_, err := s.c.AddFunc(spec, func() {
+		for _, job := range jobs {
+			s.RunNow(job)
+		}
+	})
 	if err != nil {
-		return fmt.Errorf("schedule %s: %q: %w", job.Name(), spec, err)
+		return fmt.Errorf("schedule %q: %w", spec, err)
 	}
 	return nil
 }

@@ -30,12 +30,12 @@ func runETLBulk(ctx context.Context, e *env, args []string) error {
 	if c.BulkURL == "" {
 		return fmt.Errorf("ehr_bulk_url (CARELENS_EHR_BULK_URL): set the FHIR server base URL, or pass --url")
 	}
-	wh, err := openWarehouse(ctx, c)
+	wh, v, profile, err := openForLoad(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer wh.Close()
-	job, err := newBulkJob(c, wh, log, *full)
+	job, err := newBulkJob(c, wh, v, profile, log, *full)
 	if err != nil {
 		return err
 	}
@@ -45,15 +45,7 @@ func runETLBulk(ctx context.Context, e *env, args []string) error {
 }
 
 // newBulkJob builds the Bulk Data job from the configuration.
-func newBulkJob(c config.Config, wh *store.DB, log *slog.Logger, full bool) (*etl.BulkJob, error) {
-	profile, err := deid.ParseProfile(c.Profile)
-	if err != nil {
-		return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
-	}
-	v, err := deid.OpenVault(c.Vault)
-	if err != nil {
-		return nil, err
-	}
+func newBulkJob(c config.Config, wh *store.DB, v *deid.Vault, profile deid.Profile, log *slog.Logger, full bool) (*etl.BulkJob, error) {
 	var auth bulk.TokenSource
 	switch {
 	case c.BulkToken != "":

@@ -129,29 +129,44 @@ func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Lo
 	})
 }
 
-// newScheduler schedules, on c.Schedule, the Bulk Data job when
-// ehr_bulk_url is set, else the files job on source_dir.
+// newScheduler schedules, on c.Schedule, the EHR load (the Bulk Data job
+// when ehr_bulk_url is set, else the files job on source_dir) and then the
+// CRM pulls that are configured, sharing one vault.
 func newScheduler(c config.Config, wh *store.DB, log *slog.Logger) (*etl.Scheduler, error) {
-	var job etl.Job
+	profile, err := deid.ParseProfile(c.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
+	}
+	v, err := deid.OpenVault(c.Vault)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []etl.Job
 	if c.BulkURL != "" {
-		bj, err := newBulkJob(c, wh, log, false)
+		bj, err := newBulkJob(c, wh, v, profile, log, false)
 		if err != nil {
 			return nil, err
 		}
-		job = bj
+		jobs = append(jobs, bj)
 	} else {
-		profile, err := deid.ParseProfile(c.Profile)
-		if err != nil {
-			return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
-		}
-		v, err := deid.OpenVault(c.Vault)
+		jobs = append(jobs, etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log}))
+	}
+	if c.CRMRESTURL != "" {
+		j, _, err := newCRMRESTJob(c, wh, v, profile, log)
 		if err != nil {
 			return nil, err
 		}
-		job = etl.NewFilesJob(etl.FilesOptions{Dir: c.SourceDir, DB: wh, Vault: v, Profile: profile, Logger: log})
+		jobs = append(jobs, j)
+	}
+	if c.CRMPGDSN != "" {
+		j, _, err := newCRMPGJob(c, wh, v, profile, log)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
 	}
 	sched := etl.NewScheduler(log, time.Hour)
-	if err := sched.Add(c.Schedule, job); err != nil {
+	if err := sched.Add(c.Schedule, jobs...); err != nil {
 		return nil, fmt.Errorf("etl_schedule (CARELENS_ETL_SCHEDULE): %w", err)
 	}
 	return sched, nil
