@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,5 +134,55 @@ func TestCRMEventsAndConsent(t *testing.T) {
 	}
 	if leaks := ScanForStrings(t, db, []string{"Oriel", "Pim", "C-1", "M-1", "E-2", "K-1"}); len(leaks) > 0 {
 		t.Errorf("leaks: %v", leaks)
+	}
+}
+
+// A warehouse keeps one de-identification profile: a load under another is
+// refused before it reads anything, and the data stays as it was.
+func TestProfileChangeRefused(t *testing.T) {
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	runMini(t, db, v)
+	before := tableCounts(t, db)
+	_, err := NewFilesJob(FilesOptions{Dir: "testdata/mini", DB: db, Vault: v, Profile: deid.ProfileSafeHarbor}).Run(context.Background())
+	if !errors.Is(err, ErrProfileChange) || !strings.Contains(err.Error(), "limited") || !strings.Contains(err.Error(), "safe_harbor") {
+		t.Fatalf("load under another profile: %v, want ErrProfileChange naming both", err)
+	}
+	if after := tableCounts(t, db); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the refused load changed the warehouse")
+	}
+}
+
+// Under safe_harbor only years survive: every date of a person keeps its
+// year alone, birth dates go (the birth year stays), and campaign dates
+// (not a person's) stay as they are.
+func TestSafeHarborDates(t *testing.T) {
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	if _, err := NewFilesJob(FilesOptions{Dir: "testdata/mini", DB: db, Vault: v, Profile: deid.ProfileSafeHarbor}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q := func(sql string) string {
+		t.Helper()
+		return fmt.Sprint(queryStrings(t, db, sql))
+	}
+	if got := q(`SELECT count(*) FROM patients WHERE birth_date IS NOT NULL`); got != "[0]" {
+		t.Errorf("birth dates kept: %s", got)
+	}
+	if got := q(`SELECT count(*) FROM patients WHERE birth_year IS NOT NULL`); got == "[0]" {
+		t.Errorf("no birth year kept")
+	}
+	for _, c := range []struct{ table, col string }{
+		{"encounters", "start_ts"}, {"appointments", "start_ts"}, {"appointments", "booked_at"}, {"observations", "effective_ts"},
+		{"coverage", "period_start"}, {"outreach_messages", "sent_at"}, {"outreach_messages", "delivered_at"},
+		{"contacts", "created_at"}, {"survey_responses", "answered_at"},
+	} {
+		got := q(fmt.Sprintf(`SELECT count(*) FILTER (WHERE %[2]s IS NOT NULL) || '/' || count(*) FILTER (WHERE strftime(%[2]s, '%%m-%%d %%H:%%M:%%S') <> '01-01 00:00:00') FROM %[1]s`, c.table, c.col))
+		if strings.HasPrefix(got, "[0/") || !strings.HasSuffix(got, "/0]") {
+			t.Errorf("%s.%s: %s (values / values that are not 1 January)", c.table, c.col, got)
+		}
+	}
+	if got := q(`SELECT count(*) FROM campaigns WHERE strftime(start_date, '%m-%d') <> '01-01'`); got == "[0]" {
+		t.Errorf("campaign dates were truncated")
 	}
 }

@@ -75,6 +75,9 @@ type pgPage struct {
 
 func (j *PGJob) load(ctx context.Context, res *Result, log *slog.Logger) error {
 	o := j.opt
+	if err := checkProfile(ctx, o.DB, o.Profile); err != nil {
+		return err
+	}
 	since := map[string]time.Time{}
 	for _, ent := range crm.Entities {
 		st, err := loadSync(ctx, o.DB, o.Source, ent.Name)
@@ -136,7 +139,7 @@ func (j *PGJob) load(ctx context.Context, res *Result, log *slog.Logger) error {
 		p, ok := <-pages
 		return &p, ok
 	}
-	m := &crm.Mapper{Vault: o.Vault}
+	m := &crm.Mapper{Vault: o.Vault, Dates: datePolicyFor(o.Profile, o.Vault)}
 	q := &quarantineLog{}
 	for _, ent := range crm.Entities {
 		p, ok := nextPage()
@@ -149,6 +152,11 @@ func (j *PGJob) load(ctx context.Context, res *Result, log *slog.Logger) error {
 		}
 		cnt := &Count{Source: "crm", Entity: ent.Name}
 		res.Counts = append(res.Counts, cnt)
+		if ent.Name == "message_events" && m.NeedsMessagePatients() {
+			if m.MessagePatients, err = messagePatients(ctx, tx); err != nil {
+				return fail(err)
+			}
+		}
 		var rows []pgsrc.Row
 		i := 0
 		next := func() (crm.Record, int64, error) {

@@ -112,8 +112,11 @@ func (j *RESTJob) Run(ctx context.Context) (*Result, error) {
 	log.Info("crm pull started")
 	// Quarantine rows commit with their pages; q stays empty.
 	q := &quarantineLog{}
-	m := &crm.Mapper{Vault: o.Vault}
-	committed, err := j.pull(ctx, res, m, log)
+	m := &crm.Mapper{Vault: o.Vault, Dates: datePolicyFor(o.Profile, o.Vault)}
+	committed, err := false, checkProfile(ctx, o.DB, o.Profile)
+	if err == nil {
+		committed, err = j.pull(ctx, res, m, log)
+	}
 	res.Linked, res.Unlinked = m.Linked, m.Unlinked
 	res.Duration = o.Now().Sub(res.Started)
 	res.total()
@@ -179,6 +182,11 @@ func (j *RESTJob) pull(ctx context.Context, res *Result, m *crm.Mapper, log *slo
 		}
 		cnt := &Count{Source: "crm", Entity: ent.Name}
 		res.Counts = append(res.Counts, cnt)
+		if ent.Name == "message_events" && m.NeedsMessagePatients() {
+			if m.MessagePatients, err = committedMessagePatients(ctx, o.DB); err != nil {
+				return committed, err
+			}
+		}
 		where := "rest:" + ent.Name
 		var pos int64
 		for {
@@ -210,6 +218,17 @@ func (j *RESTJob) pull(ctx context.Context, res *Result, m *crm.Mapper, log *slo
 		log.Info("pulled", "entity", ent.Name, "read", cnt.Read, "loaded", cnt.Loaded, "quarantined", cnt.Quarantined)
 	}
 	return committed, nil
+}
+
+// committedMessagePatients reads the committed messages' patients (pages
+// commit as they come, so every message of this run is there).
+func committedMessagePatients(ctx context.Context, db *store.DB) (map[string]string, error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return messagePatients(ctx, tx)
 }
 
 // commitPage loads one page's records and the pull's new position in one

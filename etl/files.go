@@ -204,6 +204,10 @@ func (j *FilesJob) Run(ctx context.Context) (*Result, error) {
 
 func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) error {
 	o := j.opt
+	if err := checkProfile(ctx, o.DB, o.Profile); err != nil {
+		return err
+	}
+	dates := datePolicyFor(o.Profile, o.Vault)
 	ehrDir, crmDir := sourceDirs(o.Dir)
 	files, manifest, err := ehrFiles(ehrDir)
 	if err != nil {
@@ -278,7 +282,7 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	}
 	defer tx.Rollback()
 
-	fm := &fhir.Mapper{Vault: o.Vault, AsOf: asOf}
+	fm := &fhir.Mapper{Vault: o.Vault, AsOf: asOf, Dates: dates}
 	if manifest != nil {
 		// Deletions first: a resource deleted and created again since _since
 		// is in the output too, and its current version must stay.
@@ -305,7 +309,7 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		log.Info("loaded", "source", "ehr", "entity", ent.Type, "read", cnt.Read, "loaded", cnt.Loaded, "quarantined", cnt.Quarantined, "rows", n)
 	}
 
-	cm := &crm.Mapper{Vault: o.Vault}
+	cm := &crm.Mapper{Vault: o.Vault, Dates: dates}
 	for _, ent := range crm.Entities {
 		p := crmFile(crmDir, ent.Name)
 		if p == "" {
@@ -313,6 +317,11 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		}
 		cnt := &Count{Source: "crm", Entity: ent.Name}
 		res.Counts = append(res.Counts, cnt)
+		if ent.Name == "message_events" && cm.NeedsMessagePatients() {
+			if cm.MessagePatients, err = messagePatients(ctx, tx); err != nil {
+				return err
+			}
+		}
 		rd, err := crm.OpenFile(p, ent)
 		if err != nil {
 			// A bad file never aborts the others: it is quarantined whole.

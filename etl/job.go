@@ -3,7 +3,10 @@ package etl
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -89,6 +92,47 @@ func runJob(ctx context.Context, db *store.DB, logger *slog.Logger, res *Result,
 	log.Info("run succeeded", "snapshot_id", res.SnapshotID, "rows_read", res.Read, "rows_loaded", res.Loaded,
 		"rows_quarantined", res.Quarantined, "contacts_linked", res.Linked, "duration_ms", res.Duration.Milliseconds())
 	return res, nil
+}
+
+// ErrProfileChange is returned by a load under another de-identification
+// profile than the warehouse's data.
+var ErrProfileChange = errors.New("de-identification profile differs from the warehouse's")
+
+// checkProfile refuses a load under profile p into a warehouse holding data
+// loaded under another profile: rows de-identified two ways cannot be
+// compared, and shifted or year-only dates cannot be undone.
+func checkProfile(ctx context.Context, db *store.DB, p deid.Profile) error {
+	var other sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT min(deid_profile) FROM etl_runs
+		WHERE snapshot_id IS NOT NULL AND deid_profile NOT IN ('none', ?)`, string(p)).Scan(&other)
+	if err != nil {
+		return fmt.Errorf("check profile: %w", err)
+	}
+	if other.Valid {
+		return fmt.Errorf("%w: the warehouse holds data loaded under the %s profile and this load is configured as %s; "+
+			"a warehouse keeps one profile (rows de-identified two ways cannot be compared, and shifted or year-only dates cannot be undone). "+
+			"Load into a new warehouse file (setting db) to change profile", ErrProfileChange, other.String, p)
+	}
+	return nil
+}
+
+// messagePatients returns the loaded messages' patients by message key, for
+// events under the shifted profile.
+func messagePatients(ctx context.Context, tx *store.Tx) (map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT message_key, patient_id FROM outreach_messages`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, p string
+		if err := rows.Scan(&k, &p); err != nil {
+			return nil, err
+		}
+		out[k] = p
+	}
+	return out, rows.Err()
 }
 
 // newResult starts the Result of a run of job.

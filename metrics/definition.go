@@ -90,6 +90,10 @@ type Definition struct {
 	// Version is bumped whenever the definition's meaning changes; results
 	// carry it and the result cache keys on it.
 	Version int
+	// YearsOnly is set by the header "dates: years" on a metric that needs
+	// no more of a date than its year; other metrics need dates of service
+	// and refuse to run on a warehouse loaded under the safe_harbor profile.
+	YearsOnly bool
 
 	// File is the path of the definition inside the loaded file system.
 	File string
@@ -126,6 +130,7 @@ var headerKeys = []struct {
 	{"dimensions", false},
 	{"spec", false},
 	{"version", true},
+	{"dates", false},
 }
 
 // Column names with a fixed meaning in the metric SQL contract, and names the
@@ -229,6 +234,15 @@ func parseDefinition(path, stem, text string) (*Definition, header, []error) {
 		d.Grain = Grain(e.value)
 		if !contains(grains, d.Grain) {
 			fail(e.line, "grain %q is not one of %s", e.value, joinAny(grains))
+		}
+	}
+	if e, ok := seen["dates"]; ok {
+		switch e.value {
+		case "years":
+			d.YearsOnly = true
+		case "full":
+		default:
+			fail(e.line, "dates %q is not full or years", e.value)
 		}
 	}
 	if e, ok := seen["version"]; ok && e.value != "" {

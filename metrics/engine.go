@@ -226,6 +226,11 @@ func (e *Engine) Compute(ctx context.Context, name string, q Query) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	if !d.YearsOnly {
+		if err := e.needDates(ctx, d); err != nil {
+			return nil, err
+		}
+	}
 	// A snapshot is immutable, but a new one may commit while we query:
 	// compare the snapshot before and after and retry if it moved, so a
 	// result is never labelled (or cached) with the wrong snapshot.
@@ -252,6 +257,27 @@ func (e *Engine) Compute(ctx context.Context, name string, q Query) (*Result, er
 		return res, nil
 	}
 	return nil, &kindError{kind: ErrUnavailable, msg: "data is being reloaded; retry"}
+}
+
+// needDates refuses a metric that needs dates of service when the warehouse
+// holds data loaded under the safe_harbor profile, where only years survive.
+func (e *Engine) needDates(ctx context.Context, d *Definition) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return &kindError{kind: ErrUnavailable, msg: err.Error(), err: err}
+	}
+	defer conn.Close()
+	var profile sql.NullString
+	err = conn.QueryRowContext(ctx, `SELECT arg_max(deid_profile, started_at) FROM etl_runs
+		WHERE snapshot_id IS NOT NULL AND deid_profile <> 'none'`).Scan(&profile)
+	if err != nil {
+		return &kindError{kind: ErrUnavailable, msg: err.Error(), err: err}
+	}
+	if profile.String == "safe_harbor" {
+		return &kindError{kind: ErrRefused, msg: fmt.Sprintf("metric %s needs dates of service, and this warehouse was loaded under the "+
+			"safe_harbor de-identification profile, which keeps only years (PRIVACY.md); load under limited or shifted to compute it", d.Name)}
+	}
+	return nil
 }
 
 func (e *Engine) snapshot(ctx context.Context) (int64, error) {

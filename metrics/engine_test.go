@@ -492,3 +492,32 @@ func TestReadOnlyFile(t *testing.T) {
 		}
 	}
 }
+
+// Under the safe_harbor profile only years survive: a metric that needs
+// dates of service refuses, saying why; one declared "dates: years" runs.
+func TestSafeHarborRefusesDateMetrics(t *testing.T) {
+	db := openStore(t, noShowFixture)
+	reg := loadBuiltin(t, db)
+	e := NewEngine(db, reg, EngineOptions{})
+	ctx := context.Background()
+	commitSnapshot(t, db, 1)
+	if _, err := e.Compute(ctx, "no_show_rate", Query{}); err != nil {
+		t.Fatalf("limited: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE etl_runs SET deid_profile = 'safe_harbor'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Compute(ctx, "no_show_rate", Query{})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "safe_harbor") || !strings.Contains(err.Error(), "only years") {
+		t.Fatalf("safe_harbor: %v, want ErrRefused explaining the profile", err)
+	}
+	// The same query declared "dates: years" is computed.
+	d, _ := reg.Get("no_show_rate")
+	src := strings.Replace(d.SQL, "-- version: 1", "-- version: 1\n-- dates: years", 1)
+	if errs := e.Reload(ctx, fstest.MapFS{"no_show_rate.sql": {Data: []byte(src)}}); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if _, err := e.Compute(ctx, "no_show_rate", Query{Grain: GrainYear}); err != nil {
+		t.Fatalf("dates: years under safe_harbor: %v", err)
+	}
+}

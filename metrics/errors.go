@@ -16,6 +16,9 @@ var (
 	// ErrUnavailable: the warehouse holds no committed snapshot yet. Errors
 	// of this kind also match store.ErrNoSnapshot.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrRefused: the metric cannot be computed on this warehouse's data
+	// (a metric needing dates of service under the safe_harbor profile).
+	ErrRefused = errors.New("refused")
 )
 
 // Error is one problem in a definition file, located by file and line.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carelens/carelens/etl/crm/contract"
+	"github.com/carelens/carelens/etl/datepolicy"
 	"github.com/carelens/carelens/etl/deid"
 	"github.com/carelens/carelens/internal/store"
 )
@@ -25,6 +26,22 @@ type Mapper struct {
 	// Linked and Unlinked count contacts matched and not matched to an EHR
 	// patient by MRN.
 	Linked, Unlinked int64
+	// Dates is the profile's rule for a person's dates (nil keeps them).
+	Dates *datepolicy.Policy
+	// MessagePatients maps loaded messages' keys to their patients: under
+	// the shifted profile an event takes its patient's shift. Loads fill it
+	// before the events.
+	MessagePatients map[string]string
+}
+
+// date applies the profile's date rule to a time of the patient.
+func (m *Mapper) date(patient string, t time.Time) (time.Time, error) {
+	return m.Dates.Date(patient, t)
+}
+
+// NeedsMessagePatients reports whether events need MessagePatients.
+func (m *Mapper) NeedsMessagePatients() bool {
+	return m.Dates != nil && m.Dates.Profile == deid.ProfileShifted
 }
 
 // Entity is one CRM export file and the table it fills.
@@ -201,6 +218,12 @@ func mapContact(m *Mapper, r Record, b *store.Batch, seq int64) error {
 			return err
 		}
 	}
+	if created, err = m.date(s, created); err != nil {
+		return err
+	}
+	if updated, err = m.date(s, updated); err != nil {
+		return err
+	}
 	linked := matched && s == ehr
 	if linked {
 		m.Linked++
@@ -268,6 +291,11 @@ func mapMessage(m *Mapper, r Record, b *store.Batch, seq int64) error {
 	if err != nil {
 		return err
 	}
+	for i := range ts {
+		if ts[i], err = m.date(pid, ts[i]); err != nil {
+			return err
+		}
+	}
 	b.Row().Str(m.Vault.RecordKey("crm:message", r.Get("message_id"))).Str(pid).Str(r.Get("campaign_id")).
 		Str(purpose).Str(channel).Str(status).Time(ts[0]).Time(ts[1]).Time(ts[2]).Time(ts[3]).Time(ts[4]).End(seq)
 	return nil
@@ -294,6 +322,9 @@ func mapSurvey(m *Mapper, r Record, b *store.Batch, seq int64) error {
 	if err != nil {
 		return err
 	}
+	if at, err = m.date(pid, at); err != nil {
+		return err
+	}
 	b.Row().Str(m.Vault.RecordKey("crm:survey_response", r.Get("response_id"))).Str(pid).Str(r.Get("survey_id")).
 		Str(r.Get("campaign_id")).Str(item).Int32(int32(answer), true).Time(at).End(seq)
 	return nil
@@ -312,9 +343,20 @@ func mapEvent(m *Mapper, r Record, b *store.Batch, seq int64) error {
 		return err
 	}
 	// The message may load later (or has loaded earlier): the event waits
-	// in message_events under the message's key either way.
-	b.Row().Str(m.Vault.RecordKey("crm:message_event", r.Get("event_id"))).Str(m.Vault.RecordKey("crm:message", r.Get("message_id"))).
-		Str(event).Time(at).End(seq)
+	// in message_events under the message's key either way, except under the
+	// shifted profile, where the event's time moves by its patient's shift.
+	msg := m.Vault.RecordKey("crm:message", r.Get("message_id"))
+	var pid string
+	if m.NeedsMessagePatients() {
+		var ok bool
+		if pid, ok = m.MessagePatients[msg]; !ok {
+			return bad("message_id: message not loaded (under the shifted profile an event needs its message's patient)")
+		}
+	}
+	if at, err = m.date(pid, at); err != nil {
+		return err
+	}
+	b.Row().Str(m.Vault.RecordKey("crm:message_event", r.Get("event_id"))).Str(msg).Str(event).Time(at).End(seq)
 	return nil
 }
 
@@ -336,6 +378,9 @@ func mapConsent(m *Mapper, r Record, b *store.Batch, seq int64) error {
 	}
 	pid, err := m.contactPatient(r)
 	if err != nil {
+		return err
+	}
+	if at, err = m.date(pid, at); err != nil {
 		return err
 	}
 	b.Row().Str(m.Vault.RecordKey("crm:consent", r.Get("consent_id"))).Str(pid).Str(channel).Str(status).Time(at).End(seq)

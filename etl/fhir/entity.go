@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/carelens/carelens/etl/datepolicy"
 	"github.com/carelens/carelens/etl/deid"
 	"github.com/carelens/carelens/internal/store"
 )
@@ -26,6 +27,8 @@ type Mapper struct {
 	// AsOf is the data's reference time (the export's transactionTime): ages
 	// over 89 at AsOf are reported as 90+.
 	AsOf time.Time
+	// Dates is the profile's rule for a patient's dates (nil keeps them).
+	Dates *datepolicy.Policy
 }
 
 // Entity is a resource type carelens loads into one table, through a

@@ -388,6 +388,9 @@ func mapView(m *Mapper, v *view.View, typ string, cols []viewColumn, width int, 
 			}
 			out[c.table] = val
 		}
+		if err := applyDates(m, cols, out, patient); err != nil {
+			return err
+		}
 		for i, c := range cols {
 			if c.role != roleVault || patient == "" {
 				continue
@@ -428,6 +431,31 @@ func mapView(m *Mapper, v *view.View, typ string, cols []viewColumn, width int, 
 			appendValue(row, col.Type, r[i])
 		}
 		row.End(seq)
+	}
+	return nil
+}
+
+// applyDates applies the profile's date rule to a row of a patient: every
+// date and time moves (shifted) or keeps its year only (safe_harbor), and a
+// birth date is kept by the limited profile only (the birth year stays).
+func applyDates(m *Mapper, cols []viewColumn, out []any, patient string) error {
+	if m.Dates == nil || m.Dates.Profile == deid.ProfileLimited {
+		return nil
+	}
+	for _, c := range cols {
+		if c.role != roleTable || out[c.table] == nil {
+			continue
+		}
+		switch {
+		case c.deid == "birth_date":
+			out[c.table] = nil
+		case c.deid == "" && (c.typ == store.Date || c.typ == store.Timestamp) && patient != "":
+			t, err := m.Dates.Date(patient, out[c.table].(time.Time))
+			if err != nil {
+				return err
+			}
+			out[c.table] = t
+		}
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ var kinds = []struct {
 	{metrics.ErrInvalid, http.StatusBadRequest},
 	{metrics.ErrNotFound, http.StatusNotFound},
 	{metrics.ErrUnavailable, http.StatusServiceUnavailable},
+	{metrics.ErrRefused, http.StatusConflict},
 }
 
 // classify returns the status for err and the message safe to show: the

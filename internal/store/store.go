@@ -224,6 +224,12 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return tx.conn.ExecContext(ctx, query, args...)
 }
 
+// Query runs a query inside the transaction; close the rows before the
+// next statement.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.conn.QueryContext(ctx, query, args...)
+}
+
 // QueryRow runs a one-row query inside the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return tx.conn.QueryRowContext(ctx, query, args...)
