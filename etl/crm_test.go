@@ -186,3 +186,43 @@ func TestSafeHarborDates(t *testing.T) {
 		t.Errorf("campaign dates were truncated")
 	}
 }
+
+// Erasing a patient deletes their rows from every table that holds them,
+// the events of their messages included, and nobody else's; the erasure
+// commits a snapshot of its own.
+func TestErasePatientRows(t *testing.T) {
+	db := openTestDB(t)
+	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	dir := writeCRM(t, map[string][]string{
+		"contacts.csv": {"contact_id,preferred_channel,updated_at", "C-1,sms,2025-03-01T00:00:00Z", "C-2,sms,2025-03-01T00:00:00Z"},
+		"messages.csv": {"message_id,contact_id,purpose,channel,sent_at",
+			"M-1,C-1,lab_result,sms,2025-03-01T09:00:00Z", "M-2,C-2,lab_result,sms,2025-03-01T09:00:00Z"},
+		"message_events.csv": {"event_id,message_id,event,occurred_at",
+			"E-1,M-1,delivered,2025-03-01T09:01:00Z", "E-2,M-2,delivered,2025-03-01T09:01:00Z"},
+		"consents.csv": {"consent_id,contact_id,channel,status,effective_at", "K-1,C-1,sms,opt_out,2025-04-01T00:00:00Z"},
+	})
+	if _, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := v.Lookup(deid.NSContact, "C-1")
+	s2, _ := v.Lookup(deid.NSContact, "C-2")
+	deleted, err := ErasePatient(context.Background(), db, s1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "map[channel_consent:4 consents:1 contacts:1 message_events:1 outreach_messages:1]"
+	if fmt.Sprint(deleted) != want {
+		t.Errorf("deleted %v, want %s", deleted, want)
+	}
+	for _, tbl := range []string{"contacts", "outreach_messages", "channel_consent"} {
+		if got := queryStrings(t, db, fmt.Sprintf(`SELECT DISTINCT patient_id FROM %s`, tbl)); fmt.Sprint(got) != "["+s2+"]" {
+			t.Errorf("%s after erasure: %v, want only the other patient", tbl, got)
+		}
+	}
+	if got := queryStrings(t, db, `SELECT (SELECT count(*) FROM message_events) || ' ' || (SELECT count(*) FROM consents)`); fmt.Sprint(got) != "[1 0]" {
+		t.Errorf("message_events after erasure: %v", got)
+	}
+	if got := queryStrings(t, db, `SELECT job || ' ' || snapshot_id FROM etl_runs ORDER BY snapshot_id DESC LIMIT 1`); fmt.Sprint(got) != "[privacy-erase 2]" {
+		t.Errorf("erasure run: %v", got)
+	}
+}
