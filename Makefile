@@ -15,8 +15,13 @@ all: build
 build:
 	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/carelens
 
-# Build, generate the demo population if absent, load it, serve :8080.
+# Build, generate the demo population if absent, create the demo's vault key
+# if absent, load it, serve :8080.
 run: build demo
+	@if [ -z "$$CARELENS_VAULT_KEY" ] && [ ! -f data/vault.key ]; then \
+		$(BIN) privacy new-key --out data/vault.key; \
+		echo "demo: data/vault.key seals the vault; a deployment supplies its own key (docs/vault.md)"; \
+	fi
 	$(BIN) etl run --dir $(DEMO)
 	$(BIN) serve
 

@@ -41,8 +41,10 @@ func date(s string) time.Time {
 //	2025-04    (no appointments)
 //
 // Disclosure hides clinic-01's 3 and 4 and, as complements, clinic-02's 12
-// and 11: those points must be gaps. March is the latest month with data:
-// 25.9 % against a 10 % target.
+// and 11. clinic-01's total over the months (27) less its March (20) would
+// still give 3 + 4 = 7, so clinic-01's March goes too, and clinic-02's March
+// (13) as its complement in March: those points must be gaps. March is the
+// latest month with data: 25.9 % against a 10 % target.
 func fixedResult() *metrics.Result {
 	target := 0.10
 	r := &metrics.Result{Meta: metrics.Meta{
@@ -133,8 +135,8 @@ func TestAppointmentsContent(t *testing.T) {
 	// February stays a 0; April has no data anywhere.
 	series := map[string]string{
 		"All clinics": `[{"value":30},{"value":18.8},{"value":25.9},{"value":null}]`,
-		"clinic-01":   `[{"value":null},{"value":null},{"value":20},{"value":null}]`,
-		"clinic-02":   `[{"value":null},{"value":null},{"value":50},{"value":null}]`,
+		"clinic-01":   `[{"value":null},{"value":null},{"value":null},{"value":null}]`,
+		"clinic-02":   `[{"value":null},{"value":null},{"value":null},{"value":null}]`,
 		"clinic-03":   `[{"value":37.5},{"value":0},{"value":25},{"value":null}]`,
 	}
 	for name, data := range series {

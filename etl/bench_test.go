@@ -87,7 +87,7 @@ func freshWarehouse(b *testing.B) (*store.DB, *deid.Vault) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := deid.OpenVault(filepath.Join(dir, "vault"))
+	v, err := deid.OpenEncrypted(filepath.Join(dir, "vault"), testVaultKey)
 	if err != nil {
 		b.Fatal(err)
 	}

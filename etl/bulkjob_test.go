@@ -81,7 +81,7 @@ func TestBulkJobIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	staging := t.TempDir()
 	job := NewBulkJob(BulkOptions{Name: "test-ehr", Client: client, Request: bulk.Request{Level: bulk.System, Types: []string{"Patient", "Appointment"}},
 		StagingDir: staging, DB: db, Vault: v, Profile: deid.ProfileLimited})
@@ -121,7 +121,7 @@ func TestBulkJobNothingChanged(t *testing.T) {
 	defer srv.Close()
 	client, _ := bulk.New(bulk.Options{BaseURL: srv.URL + "/fhir", PollMin: time.Millisecond, PollMax: 10 * time.Millisecond})
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	job := NewBulkJob(BulkOptions{Name: "quiet", Client: client, StagingDir: t.TempDir(), DB: db, Vault: v, Profile: deid.ProfileLimited})
 	res, err := job.Run(context.Background())
 	if err != nil || res.Read != 0 || res.SnapshotID != 1 {

@@ -9,7 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"database/sql"
 	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/etl/synth"
+	"github.com/carelens/carelens/internal/store"
+	"time"
 )
 
 // writeCRM writes crm/ files (name → lines) into a fresh folder.
@@ -54,7 +58,7 @@ func TestCRMEventsAndConsent(t *testing.T) {
 			"K-3,C-404,sms,opt_out,2025-02-01T00:00:00Z"},
 	})
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	run := func(dir string) *Result {
 		t.Helper()
 		res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
@@ -141,7 +145,7 @@ func TestCRMEventsAndConsent(t *testing.T) {
 // refused before it reads anything, and the data stays as it was.
 func TestProfileChangeRefused(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	runMini(t, db, v)
 	before := tableCounts(t, db)
 	_, err := NewFilesJob(FilesOptions{Dir: "testdata/mini", DB: db, Vault: v, Profile: deid.ProfileSafeHarbor}).Run(context.Background())
@@ -158,7 +162,7 @@ func TestProfileChangeRefused(t *testing.T) {
 // (not a person's) stay as they are.
 func TestSafeHarborDates(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	if _, err := NewFilesJob(FilesOptions{Dir: "testdata/mini", DB: db, Vault: v, Profile: deid.ProfileSafeHarbor}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +196,7 @@ func TestSafeHarborDates(t *testing.T) {
 // commits a snapshot of its own.
 func TestErasePatientRows(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	dir := writeCRM(t, map[string][]string{
 		"contacts.csv": {"contact_id,preferred_channel,updated_at", "C-1,sms,2025-03-01T00:00:00Z", "C-2,sms,2025-03-01T00:00:00Z"},
 		"messages.csv": {"message_id,contact_id,purpose,channel,sent_at",
@@ -225,4 +229,85 @@ func TestErasePatientRows(t *testing.T) {
 	if got := queryStrings(t, db, `SELECT job || ' ' || snapshot_id FROM etl_runs ORDER BY snapshot_id DESC LIMIT 1`); fmt.Sprint(got) != "[privacy-erase 2]" {
 		t.Errorf("erasure run: %v", got)
 	}
+}
+
+// Under the shifted profile every date of a patient moves by that patient's
+// own offset from the vault, in every table and source (delivery events by
+// their message's patient), so intervals within a patient are kept; birth
+// dates go and birth years stay.
+func TestShiftedDates(t *testing.T) {
+	ctx := context.Background()
+	gen := t.TempDir()
+	if _, err := synth.Generate(ctx, synth.Options{Patients: 150, Seed: 3, OutDir: gen,
+		From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	vaultPath := filepath.Join(t.TempDir(), "vault")
+	v1, _ := deid.OpenEncrypted(vaultPath, testVaultKey)
+	limited := openTestDB(t)
+	if _, err := NewFilesJob(FilesOptions{Dir: gen, DB: limited, Vault: v1, Profile: deid.ProfileLimited}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v2 := copyVault(t, vaultPath)
+	shifted := openTestDB(t)
+	if _, err := NewFilesJob(FilesOptions{Dir: gen, DB: shifted, Vault: v2, Profile: deid.ProfileShifted}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Each (key, patient, time) of the shifted load, against the limited one.
+	compare := func(table, key, col, patientExpr string) {
+		t.Helper()
+		q := fmt.Sprintf(`SELECT %[2]s, %[4]s, strftime(%[3]s, '%%Y-%%m-%%dT%%H:%%M:%%S') FROM %[1]s x WHERE %[3]s IS NOT NULL ORDER BY 1`, table, key, col, patientExpr)
+		a, b := queryRows(t, limited, q), queryRows(t, shifted, q)
+		if len(a) == 0 || len(a) != len(b) {
+			t.Fatalf("%s.%s: %d rows limited, %d shifted", table, col, len(a), len(b))
+		}
+		for i := range a {
+			days, err := v2.ShiftDays(a[i][1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig, _ := time.Parse("2006-01-02T15:04:05", a[i][2])
+			if want := orig.AddDate(0, 0, days).Format("2006-01-02T15:04:05"); b[i][0] != a[i][0] || b[i][2] != want {
+				t.Fatalf("%s.%s row %d: shifted %v, want %s (shift %d days)", table, col, i, b[i], want, days)
+			}
+		}
+	}
+	compare("appointments", "appointment_key", "start_ts", "patient_id")
+	compare("encounters", "encounter_key", "start_ts", "patient_id")
+	compare("medication_dispenses", "dispense_key", "dispensed_on", "patient_id")
+	compare("observations", "observation_key || coalesce(code, '')", "effective_ts", "patient_id")
+	compare("outreach_messages", "message_key", "sent_at", "patient_id")
+	compare("contacts", "patient_id", "created_at", "patient_id")
+	compare("message_events", "event_key", "occurred_at", "(SELECT patient_id FROM outreach_messages m WHERE m.message_key = x.message_key)")
+	if got := queryStrings(t, shifted, `SELECT count(*) FILTER (WHERE birth_date IS NOT NULL) || ' ' || count(*) FILTER (WHERE birth_year IS NULL AND NOT age_90_plus) FROM patients`); fmt.Sprint(got) != "[0 0]" {
+		t.Errorf("shifted patients: birth dates kept / birth years missing: %v", got)
+	}
+}
+
+// queryRows returns each row's columns as text.
+func queryRows(t *testing.T, db *store.DB, q string) [][]string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = v.String
+		}
+		out = append(out, row)
+	}
+	return out
 }

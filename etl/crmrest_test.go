@@ -65,7 +65,7 @@ func TestRESTJobResumesAndReconciles(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	job := NewRESTJob(RESTOptions{Source: "crm-test", Client: client, DB: db, Vault: v, Profile: deid.ProfileLimited})
 
 	// First run: the CRM goes down for good once it has served the

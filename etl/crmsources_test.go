@@ -140,7 +140,7 @@ func copyVault(t *testing.T, from string) *deid.Vault {
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v, err := deid.OpenVault(p)
+	v, err := deid.OpenEncrypted(p, testVaultKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestCRMSourcesAgree(t *testing.T) {
 	os.RemoveAll(filepath.Join(gen, "crm"))
 	writeCRMFiles(t, gen, records)
 	vaultPath := filepath.Join(t.TempDir(), "vault")
-	v0, _ := deid.OpenVault(vaultPath)
+	v0, _ := deid.OpenEncrypted(vaultPath, testVaultKey)
 	filesDB := openTestDB(t)
 	filesRes, err := NewFilesJob(FilesOptions{Dir: gen, DB: filesDB, Vault: v0, Profile: deid.ProfileLimited}).Run(ctx)
 	if err != nil {

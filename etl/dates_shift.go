@@ -8,5 +8,8 @@ import (
 
 // vaultShift is the vault's per-patient date shift.
 func vaultShift(v *deid.Vault) func(string, time.Time) (time.Time, error) {
-	return nil
+	if v == nil {
+		return nil
+	}
+	return v.ShiftDate
 }

@@ -42,7 +42,7 @@ func runMini(t *testing.T, db *store.DB, v *deid.Vault) *Result {
 // comment on each says why a record is quarantined.
 func TestFilesJobMini(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	res := runMini(t, db, v)
 
 	want := map[string][4]int64{ // read, loaded, quarantined, rows
@@ -152,12 +152,12 @@ func TestFilesJobMini(t *testing.T) {
 func TestFilesJobIdempotentAndStable(t *testing.T) {
 	db := openTestDB(t)
 	vpath := filepath.Join(t.TempDir(), "vault")
-	v, _ := deid.OpenVault(vpath)
+	v, _ := deid.OpenEncrypted(vpath, testVaultKey)
 	runMini(t, db, v)
 	before := tableCounts(t, db)
 	ids := queryStrings(t, db, `SELECT patient_id FROM patients ORDER BY 1`)
 
-	v2, err := deid.OpenVault(vpath) // as a new process would
+	v2, err := deid.OpenEncrypted(vpath, testVaultKey) // as a new process would
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +176,13 @@ func TestFilesJobIdempotentAndStable(t *testing.T) {
 func TestFailedRunKeepsLastGoodData(t *testing.T) {
 	db := openTestDB(t)
 	dir := t.TempDir()
-	v, _ := deid.OpenVault(filepath.Join(dir, "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(dir, "vault"), testVaultKey)
 	runMini(t, db, v)
 	before := tableCounts(t, db)
 
 	// A vault that cannot be saved makes the run fail after all its inserts.
 	blocked := filepath.Join(dir, "blocked")
-	bad, err := deid.OpenVault(blocked)
+	bad, err := deid.OpenEncrypted(blocked, testVaultKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestFailedRunKeepsLastGoodData(t *testing.T) {
 
 func TestEmptySourceFails(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	job := NewFilesJob(FilesOptions{Dir: t.TempDir(), DB: db, Vault: v, Profile: deid.ProfileLimited})
 	if _, err := job.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "no input files") {
 		t.Fatalf("empty folder: %v", err)
@@ -279,7 +279,7 @@ func ScanForStrings(t testing.TB, db *store.DB, needles []string) []string {
 // (a clinic name, organisational and allowed) is found.
 func TestScanFindsPlantedValue(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	runMini(t, db, v)
 	if leaks := ScanForStrings(t, db, []string{"Larkspur Family"}); len(leaks) != 1 || !strings.HasPrefix(leaks[0], "clinics.name") {
 		t.Fatalf("scan found %v, want clinics.name", leaks)
@@ -302,7 +302,7 @@ func TestGeneratedCorruptionReconciles(t *testing.T) {
 		t.Fatal("generator corrupted nothing")
 	}
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +334,7 @@ func TestGeneratedCorruptionReconciles(t *testing.T) {
 // and code without the diagnostics (which name a resource).
 func TestIncrementalDeletesUpdatesAndErrors(t *testing.T) {
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	runMini(t, db, v)
 	res, err := NewFilesJob(FilesOptions{Dir: "testdata/mini-incr", DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
 	if err != nil {
@@ -400,7 +400,7 @@ func TestBrokenFileDoesNotAbortOthers(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "Appointment.ndjson.gz"), buf.Bytes()[:buf.Len()*2/3], 0o600)
 
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
 	if err != nil {
 		t.Fatalf("a broken file aborted the run: %v", err)

@@ -102,7 +102,7 @@ func TestSharedDatasetsReconcile(t *testing.T) {
 				t.Fatal("no loadable files found")
 			}
 			db := openTestDB(t)
-			v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+			v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 			res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -140,3 +140,12 @@ func TestSharedDatasetsReconcile(t *testing.T) {
 		})
 	}
 }
+
+// testVaultKey seals the tests' vaults.
+var testVaultKey = func() deid.Key {
+	k, err := deid.ParseKey("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0")
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()

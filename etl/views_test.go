@@ -27,7 +27,7 @@ func TestViewTableProcedures(t *testing.T) {
 		`{"resourceType":"Procedure","id":"pr-4","subject":{"reference":"Patient/pat-a"}}`,
 	}, "\n")), 0o600)
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestViewRefusals(t *testing.T) {
 	// A run with a bad view fails before loading anything.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Procedure.ndjson"), nil, 0o600)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	bad := fstest.MapFS{"procedures.json": {Data: []byte(fmt.Sprintf(head, "procedures", key+`,{"name":"code","path":"subject.display","type":"string"}`))}}
 	if _, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited, Views: bad}).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "view definitions") {
 		t.Fatalf("a run with a bad view: %v", err)
@@ -105,7 +105,7 @@ func TestDeletedReachesViewTables(t *testing.T) {
 	os.WriteFile(filepath.Join(incr, "manifest.json"), []byte(
 		`{"transactionTime":"2026-01-01T00:00:00Z","output":[],"deleted":[{"type":"Bundle","url":"deleted/Bundle.000.ndjson"}],"error":[]}`), 0o600)
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	for _, dir := range []string{full, incr} {
 		if _, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background()); err != nil {
 			t.Fatal(err)
@@ -124,7 +124,7 @@ func loadNDJSON(t *testing.T, files map[string][]string) (*store.DB, *deid.Vault
 		os.WriteFile(filepath.Join(dir, typ+".ndjson"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 	}
 	db := openTestDB(t)
-	v, _ := deid.OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := deid.OpenEncrypted(filepath.Join(t.TempDir(), "vault"), testVaultKey)
 	res, err := NewFilesJob(FilesOptions{Dir: dir, DB: db, Vault: v, Profile: deid.ProfileLimited}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

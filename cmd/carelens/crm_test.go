@@ -25,7 +25,7 @@ func TestETLCRMRESTCommand(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	var out, logs bytes.Buffer
-	e := &env{stdout: &out, stderr: &logs, environ: []string{"CARELENS_CRM_REST_TOKEN=tok-Zq81",
+	e := &env{stdout: &out, stderr: &logs, environ: []string{"CARELENS_CRM_REST_TOKEN=tok-Zq81", "CARELENS_VAULT_KEY=" + testVaultKeyHex,
 		"CARELENS_DB=" + filepath.Join(dir, "w.duckdb"), "CARELENS_VAULT=" + filepath.Join(dir, "v.vault")}}
 	if code := run(context.Background(), []string{"etl", "crm-rest", "--url", srv.URL, "--json"}, e); code != 0 {
 		t.Fatalf("exit %d\n%s", code, logs.String())
@@ -47,8 +47,11 @@ func TestETLCRMRESTCommand(t *testing.T) {
 	}
 	// Without a URL the command says which setting is missing.
 	logs.Reset()
-	e.environ = []string{"CARELENS_DB=" + filepath.Join(dir, "w.duckdb"), "CARELENS_VAULT=" + filepath.Join(dir, "v.vault")}
+	e.environ = []string{"CARELENS_DB=" + filepath.Join(dir, "w.duckdb"), "CARELENS_VAULT=" + filepath.Join(dir, "v.vault"), "CARELENS_VAULT_KEY=" + testVaultKeyHex}
 	if code := run(context.Background(), []string{"etl", "crm-rest"}, e); code == 0 || !strings.Contains(logs.String(), "crm_rest_url") {
 		t.Errorf("exit %d without a URL: %s", code, logs.String())
 	}
 }
+
+// testVaultKeyHex seals the command tests' vaults.
+const testVaultKeyHex = "8c2f4e6a1b3d5f7092a4c6e8f0123456789abcdef0123456789abcdef0123456"

@@ -30,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	src, dbPath, vault := filepath.Join(dir, "src"), filepath.Join(dir, "w.duckdb"), filepath.Join(dir, "v.vault")
 	var logs bytes.Buffer
-	e := &env{stdout: io.Discard, stderr: &logs, environ: []string{"CARELENS_LOG_LEVEL=debug"}}
+	e := &env{stdout: io.Discard, stderr: &logs, environ: []string{"CARELENS_LOG_LEVEL=debug", "CARELENS_VAULT_KEY=" + testVaultKeyHex}}
 
 	if code := run(ctx, []string{"gen", "--patients", "4000", "--seed", "11", "--from", "2024-07-01", "--to", "2025-06-30", "--out", src}, e); code != 0 {
 		t.Fatalf("gen exited %d: %s", code, logs.String())
@@ -60,6 +60,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer wh.Close()
 	c := config.Default()
+	c.AuditLog = filepath.Join(dir, "audit.log")
 	h, err := newHandler(ctx, c, wh, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

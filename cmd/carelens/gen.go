@@ -15,6 +15,7 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same files")
 	from := fs.String("from", "2024-01-01", "first day of the generated window (YYYY-MM-DD)")
 	to := fs.String("to", "2025-12-31", "last day of the window, also the export date (YYYY-MM-DD)")
+	canaries := fs.Bool("canaries", false, "give every patient and contact unique canary identifiers, listed in canaries.txt (for privacy tests)")
 	corrupt := fs.Int("corrupt-every", 0, "replace every Nth line of some files with a malformed one (0 = none), to exercise quarantine")
 	workers := fs.Int("workers", 0, "parallel workers (0 = all cores)")
 	if err := parse(fs, args); err != nil {
@@ -42,7 +43,7 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	start := time.Now()
 	truth, err := synth.Generate(ctx, synth.Options{
 		Patients: *patients, Seed: *seed, From: f, To: t, OutDir: *out,
-		Workers: *workers, CorruptEvery: *corrupt,
+		Workers: *workers, CorruptEvery: *corrupt, Canaries: *canaries,
 	})
 	if err != nil {
 		return err

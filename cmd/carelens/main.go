@@ -44,6 +44,8 @@ var commands = map[string]command{
 	"serve":   {"serve the JSON API and dashboards", runServe},
 	"metrics": {"list, check or run metric definitions", runMetrics},
 	"config":  {"print the effective configuration", runConfig},
+	"privacy": {"vault keys, erasure, identifier scan (privacy check)", runPrivacy},
+	"keys":    {"API keys and their roles (keys add)", runKeys},
 	"version": {"print the version", runVersion},
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/carelens/carelens/dashboards"
 	"github.com/carelens/carelens/etl"
 	"github.com/carelens/carelens/etl/deid"
+	"github.com/carelens/carelens/internal/auth"
 	"github.com/carelens/carelens/internal/config"
 	"github.com/carelens/carelens/internal/server"
 	"github.com/carelens/carelens/internal/store"
@@ -30,6 +31,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	c, log, err := loadConfig(e, fs, *cfgPath, map[string]string{"addr": "addr", "db": "db", "schedule": "etl_schedule"})
 	if err != nil {
 		return err
+	}
+	// The vault key is required to serve, loads or not: carelens never runs
+	// with a vault it cannot keep sealed.
+	if _, err := openVault(c); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
 	}
 	wh, err := openWarehouse(ctx, c)
 	if err != nil {
@@ -100,7 +106,7 @@ func openForLoad(ctx context.Context, c config.Config) (*store.DB, *deid.Vault, 
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
 	}
-	v, err := deid.OpenVault(c.Vault)
+	v, err := openVault(c)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -123,10 +129,24 @@ func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Options{
+	opt := server.Options{
 		Metrics: eng, Health: wh, Logger: log, Dashboards: dash,
 		SuppressionThreshold: c.SuppressBelow, Version: version,
-	})
+		QueryGuardWindow: time.Duration(c.QueryGuardWindow),
+	}
+	if c.APIKeysFile != "" {
+		keys, err := auth.LoadKeyring(c.APIKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("api_keys_file (CARELENS_API_KEYS_FILE): %w", err)
+		}
+		opt.Keys = keys
+	}
+	a, err := openAuditor(c)
+	if err != nil {
+		return nil, fmt.Errorf("audit_log (CARELENS_AUDIT_LOG): %w", err)
+	}
+	opt.Auditor = a
+	return server.New(opt)
 }
 
 // newScheduler schedules, on c.Schedule, the EHR load (the Bulk Data job
@@ -137,7 +157,7 @@ func newScheduler(c config.Config, wh *store.DB, log *slog.Logger) (*etl.Schedul
 	if err != nil {
 		return nil, fmt.Errorf("deid_profile (CARELENS_DEID_PROFILE): %w", err)
 	}
-	v, err := deid.OpenVault(c.Vault)
+	v, err := openVault(c)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,10 @@ var (
 
 var errTime = errors.New("bad timestamp")
 
+// errErased quarantines the records of a person erased under GDPR art. 17:
+// later loads skip them.
+var errErased = bad("contact_id: the person was erased (GDPR art. 17): not loaded")
+
 // ParseTime parses a contract timestamp: RFC 3339, or "YYYY-MM-DD HH:MM:SS"
 // as UTC. "" gives the zero time.
 func ParseTime(s string) (time.Time, error) {
@@ -171,6 +175,9 @@ func need(r Record, cols ...string) error {
 func (m *Mapper) contactPatient(r Record) (string, error) {
 	s, ok := m.Vault.Lookup(deid.NSContact, r.Get("contact_id"))
 	if !ok {
+		if m.Vault.IsErased(deid.NSContact, r.Get("contact_id")) {
+			return "", errErased
+		}
 		return "", bad("contact_id: not a known contact")
 	}
 	return s, nil
@@ -199,6 +206,9 @@ func mapContact(m *Mapper, r Record, b *store.Batch, seq int64) error {
 		return err
 	}
 	cid := r.Get("contact_id")
+	if m.Vault.IsErased(deid.NSContact, cid) {
+		return errErased
+	}
 	ehr, matched := "", false
 	if mrn := r.Get("mrn"); mrn != "" {
 		ehr, matched = m.Vault.Lookup(deid.NSMRNValue, mrn)

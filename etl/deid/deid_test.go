@@ -39,10 +39,12 @@ func TestAge(t *testing.T) {
 }
 
 func TestParseProfile(t *testing.T) {
-	if p, err := ParseProfile("limited"); err != nil || p != ProfileLimited {
-		t.Fatalf("limited: %v %v", p, err)
+	for _, want := range []Profile{ProfileLimited, ProfileShifted, ProfileSafeHarbor} {
+		if p, err := ParseProfile(string(want)); err != nil || p != want {
+			t.Fatalf("%s: %v %v", want, p, err)
+		}
 	}
-	for _, s := range []string{"shifted", "safe_harbor", "none", ""} {
+	for _, s := range []string{"none", "", "Limited", "safe-harbor"} {
 		if _, err := ParseProfile(s); err == nil {
 			t.Errorf("ParseProfile(%q) accepted", s)
 		}
@@ -51,7 +53,7 @@ func TestParseProfile(t *testing.T) {
 
 func TestVaultStableAcrossSaves(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "vault")
-	v, err := OpenVault(path)
+	v, err := openPlain(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestVaultStableAcrossSaves(t *testing.T) {
 		t.Fatalf("vault file mode %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 
-	w, err := OpenVault(path)
+	w, err := openPlain(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,36 +105,38 @@ func TestVaultStableAcrossSaves(t *testing.T) {
 func TestVaultRejectsCorruptFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "vault")
 	os.WriteFile(path, []byte("{\"format\":\"carelens-vault/1\",\"secret\":\"00\"}\n"), 0o600)
-	if _, err := OpenVault(path); err == nil {
+	if _, err := openPlain(path); err == nil {
 		t.Fatal("short secret accepted")
 	}
 	os.WriteFile(path, []byte("hello\n"), 0o600)
-	if _, err := OpenVault(path); err == nil {
+	if _, err := openPlain(path); err == nil {
 		t.Fatal("non-vault file accepted")
 	}
 }
 
 func TestBindSharedMakesAmbiguous(t *testing.T) {
-	v, _ := OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, _ := openPlain(filepath.Join(t.TempDir(), "vault"))
 	a, _ := v.Surrogate(NSPatient, "a")
 	b, _ := v.Surrogate(NSPatient, "b")
-	if v.BindShared(NSMRNValue, "12345", a) || v.BindShared(NSMRNValue, "12345", a) {
-		t.Fatal("first and repeated binding reported ambiguous")
+	for i := 0; i < 2; i++ {
+		if amb, err := v.BindShared(NSMRNValue, "12345", a); amb || err != nil {
+			t.Fatalf("binding %d reported ambiguous=%v, %v", i+1, amb, err)
+		}
 	}
 	if s, ok := v.Lookup(NSMRNValue, "12345"); !ok || s != a {
 		t.Fatalf("lookup = %q %v", s, ok)
 	}
-	if !v.BindShared(NSMRNValue, "12345", b) {
-		t.Fatal("second person not reported ambiguous")
+	if amb, err := v.BindShared(NSMRNValue, "12345", b); !amb || err != nil {
+		t.Fatalf("second person: ambiguous=%v, %v; want true", amb, err)
 	}
 	if _, ok := v.Lookup(NSMRNValue, "12345"); ok {
 		t.Fatal("ambiguous key still resolves")
 	}
-	if !v.BindShared(NSMRNValue, "12345", a) {
-		t.Fatal("ambiguous key resolved again")
+	if amb, err := v.BindShared(NSMRNValue, "12345", a); !amb || err != nil {
+		t.Fatalf("ambiguous key resolved again: %v, %v", amb, err)
 	}
 	v.Save()
-	w, _ := OpenVault(v.path)
+	w, _ := openPlain(v.path)
 	if _, ok := w.Lookup(NSMRNValue, "12345"); ok {
 		t.Fatal("ambiguity lost across save")
 	}
@@ -141,7 +145,7 @@ func TestBindSharedMakesAmbiguous(t *testing.T) {
 // RecordKey is HMAC-SHA256(secret, kind NUL id) cut to 128 bits, hex: keys
 // stored by earlier loads must stay valid, also under concurrent use.
 func TestRecordKeyDefinition(t *testing.T) {
-	v, err := OpenVault(filepath.Join(t.TempDir(), "vault"))
+	v, err := openPlain(filepath.Join(t.TempDir(), "vault"))
 	if err != nil {
 		t.Fatal(err)
 	}

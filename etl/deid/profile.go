@@ -9,8 +9,9 @@ import (
 // Profile names a de-identification profile (../shared/PRIVACY.md).
 type Profile string
 
-// Profiles. Only ProfileLimited is implemented so far; the others are refused
-// by ParseProfile rather than silently treated as limited.
+// Profiles (PRIVACY.md): limited keeps dates (a limited data set under a data
+// use agreement); shifted moves every date of a patient by the patient's
+// offset and keeps the birth year only; safe_harbor keeps years only.
 const (
 	ProfileLimited    Profile = "limited"
 	ProfileShifted    Profile = "shifted"
@@ -19,11 +20,9 @@ const (
 
 // ParseProfile validates a configured profile name.
 func ParseProfile(s string) (Profile, error) {
-	switch Profile(s) {
-	case ProfileLimited:
-		return ProfileLimited, nil
-	case ProfileShifted, ProfileSafeHarbor:
-		return "", fmt.Errorf("de-identification profile %q is not available yet; use %q", s, ProfileLimited)
+	switch p := Profile(s); p {
+	case ProfileLimited, ProfileShifted, ProfileSafeHarbor:
+		return p, nil
 	}
 	return "", fmt.Errorf("unknown de-identification profile %q (want limited, shifted or safe_harbor)", s)
 }

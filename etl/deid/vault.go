@@ -2,6 +2,7 @@ package deid
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,10 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"time"
 )
 
 // Namespaces of vault keys. A key is a source system's identifier of a
@@ -26,24 +31,59 @@ const (
 	NSContact  = "crm:contact"   // CRM contact_id
 )
 
-const vaultHeader = "carelens-vault/1"
+// Vault file formats.
+const (
+	// FormatPlain is the legacy plaintext JSON-lines file (openPlain).
+	FormatPlain = "carelens-vault/1"
+	// FormatSealed is the encrypted file (OpenEncrypted): a plaintext JSON
+	// header line, then the AES-256-GCM sealed payload (docs/vault.md).
+	FormatSealed = "carelens-vault/2"
+)
 
-// ErrConflict reports that a key is already bound to another surrogate.
-var ErrConflict = errors.New("identity already linked to another patient")
+var (
+	// ErrConflict reports that a key is already bound to another surrogate.
+	ErrConflict = errors.New("identity already linked to another patient")
+	// ErrErased reports that a key or a surrogate belongs to an erased
+	// patient: nothing was created or bound.
+	ErrErased = errors.New("patient erased")
+	// ErrUnknownSurrogate reports a surrogate this vault never issued or
+	// bound.
+	ErrUnknownSurrogate = errors.New("unknown surrogate")
+	// ErrNotEncrypted reports an operation that needs an encrypted vault
+	// (date shifts, erasure) on a vault opened with openPlain.
+	ErrNotEncrypted = errors.New("vault is not encrypted: open it with OpenEncrypted and a key")
+	// ErrWrongKey reports a vault file sealed with another key than the one
+	// given; the message names both key ids.
+	ErrWrongKey = errors.New("wrong vault key")
+	// ErrCorrupt reports a vault file that is damaged, truncated, altered
+	// after sealing or not a vault file at all; the message says which.
+	// Restore it from a backup.
+	ErrCorrupt = errors.New("vault file damaged")
+)
 
 // Vault maps (namespace, source id) to random surrogate patient ids and holds
-// the secret key for record pseudonyms. It lives in its own file, readable by
-// its owner only, and never in the analytics database. It is safe for
-// concurrent use. Changes are kept in memory until Save.
+// the secret key for record pseudonyms, the per-patient date shifts and the
+// tombstones of erased patients. It lives in its own file, readable by its
+// owner only and sealed with a Key (OpenEncrypted), never in the analytics
+// database. It is safe for concurrent use. Changes are kept in memory until
+// Save; one process at a time may write a vault file.
 type Vault struct {
 	path string
 
-	mu     sync.Mutex
-	keys   map[string]string // ns + "\x00" + id -> surrogate
-	used   map[string]bool   // surrogates handed out
-	secret []byte            // HMAC key for record pseudonyms
-	added  []entry           // entries added since load, in order
-	macs   sync.Pool         // *recordMAC keyed with secret
+	mu      sync.RWMutex
+	key     Key               // zero: a plaintext vault (openPlain)
+	created time.Time         // when the vault was first sealed (zero for plaintext)
+	format  string            // format of the file as read; "" when new
+	keys    map[string]string // ns + "\x00" + id -> surrogate (or ambiguous)
+	used    map[string]bool   // surrogates handed out and live
+	shifts  map[string]int    // surrogate -> date shift in days, never 0
+	erased  map[tombstone]struct{}
+	secret  []byte    // HMAC key for record pseudonyms
+	tombKey []byte    // HMAC key for tombstones, derived from secret
+	dirty   bool      // changes not yet saved
+	random  io.Reader // source of surrogates; nil: crypto/rand (tests replace it)
+	macs    sync.Pool
+	tombs   sync.Pool
 }
 
 type entry struct {
@@ -57,44 +97,97 @@ type vaultHead struct {
 	Secret string `json:"secret"`
 }
 
-// OpenVault loads the vault at path, or starts an empty one with a fresh
-// secret when the file does not exist (Save creates it).
-func OpenVault(path string) (*Vault, error) {
-	v := &Vault{path: path, keys: map[string]string{}, used: map[string]bool{}}
-	f, err := os.Open(path)
+func newVault(path string) *Vault {
+	return &Vault{path: path, keys: map[string]string{}, used: map[string]bool{},
+		shifts: map[string]int{}, erased: map[tombstone]struct{}{}}
+}
+
+// setSecret installs the record-key secret and the tombstone key derived
+// from it.
+func (v *Vault) setSecret(secret []byte) error {
+	if len(secret) != 32 {
+		return errors.New("bad secret")
+	}
+	v.secret = secret
+	v.tombKey = deriveTombKey(secret)
+	return nil
+}
+
+func (v *Vault) newSecret() error {
+	s := make([]byte, 32)
+	if _, err := rand.Read(s); err != nil {
+		return fmt.Errorf("vault: new secret: %w", err)
+	}
+	return v.setSecret(s)
+}
+
+// openPlain loads the plaintext vault at path, or starts an empty one with a
+// fresh secret when the file does not exist (Save creates it). The file is
+// read and written as carelens-vault/1, unencrypted; such a vault cannot keep
+// date shifts or erasures (ErrNotEncrypted), and it refuses a sealed file.
+//
+// Only the migration path and tests use it: carelens opens vaults with
+// OpenEncrypted, which reads this format too and seals it on the next Save.
+func openPlain(path string) (*Vault, error) {
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		v.secret = make([]byte, 32)
-		if _, err := rand.Read(v.secret); err != nil {
-			return nil, fmt.Errorf("vault: new secret: %w", err)
+		v := newVault(path)
+		if err := v.newSecret(); err != nil {
+			return nil, err
 		}
 		return v, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	switch f := sniffFormat(data); f {
+	case FormatPlain:
+		return readPlain(path, data)
+	case FormatSealed:
+		return nil, fmt.Errorf("vault %s is encrypted (%s): open it with its key", path, f)
+	}
+	return nil, unknownFormat(path, data)
+}
+
+// sniffFormat returns the format named by the first line of a vault file,
+// or "" when it names none.
+func sniffFormat(data []byte) string {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	var h struct {
+		Format string `json:"format"`
+	}
+	if json.Unmarshal(line, &h) != nil {
+		return ""
+	}
+	return h.Format
+}
+
+// readPlain parses a carelens-vault/1 file: a header line with the secret,
+// then one JSON entry per line.
+func readPlain(path string, data []byte) (*Vault, error) {
+	v := newVault(path)
+	v.format = FormatPlain
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	if !sc.Scan() {
-		return nil, fmt.Errorf("vault %s: empty or unreadable file", path)
+		return nil, fmt.Errorf("vault %s: empty or unreadable file: %w", path, ErrCorrupt)
 	}
 	var head vaultHead
-	if err := json.Unmarshal(sc.Bytes(), &head); err != nil || head.Format != vaultHeader {
-		return nil, fmt.Errorf("vault %s: not a %s file", path, vaultHeader)
+	if err := json.Unmarshal(sc.Bytes(), &head); err != nil || head.Format != FormatPlain {
+		return nil, fmt.Errorf("vault %s: not a %s file: %w", path, FormatPlain, ErrCorrupt)
 	}
-	v.secret, err = hex.DecodeString(head.Secret)
-	if err != nil || len(v.secret) != 32 {
-		return nil, fmt.Errorf("vault %s: bad secret", path)
+	secret, err := hex.DecodeString(head.Secret)
+	if err != nil || v.setSecret(secret) != nil {
+		return nil, fmt.Errorf("vault %s: bad secret: %w", path, ErrCorrupt)
 	}
 	line := 1
 	for sc.Scan() {
 		line++
 		var e entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.NS == "" || e.Surrogate == "" {
-			return nil, fmt.Errorf("vault %s:%d: corrupt entry", path, line)
+			return nil, fmt.Errorf("vault %s:%d: corrupt entry: %w", path, line, ErrCorrupt)
 		}
-		v.keys[e.NS+"\x00"+e.ID] = e.Surrogate
-		v.used[e.Surrogate] = true
+		v.addEntry(e)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("vault %s: %w", path, err)
@@ -102,21 +195,28 @@ func OpenVault(path string) (*Vault, error) {
 	return v, nil
 }
 
+func (v *Vault) addEntry(e entry) {
+	v.keys[e.NS+"\x00"+e.ID] = e.Surrogate
+	if e.Surrogate != ambiguous {
+		v.used[e.Surrogate] = true
+	}
+}
+
 // Len returns the number of identity keys in the vault.
 func (v *Vault) Len() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	v.mu.RLock()
+	defer v.mu.RUnlock()
 	return len(v.keys)
 }
 
 // ambiguous marks a key that names more than one person: it links nobody.
 const ambiguous = "-"
 
-// Lookup returns the surrogate bound to (ns, id); false when there is none or
-// the key is ambiguous.
+// Lookup returns the surrogate bound to (ns, id); false when there is none,
+// the key is ambiguous or it belonged to an erased patient.
 func (v *Vault) Lookup(ns, id string) (string, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	v.mu.RLock()
+	defer v.mu.RUnlock()
 	s, ok := v.keys[ns+"\x00"+id]
 	return s, ok && s != ambiguous
 }
@@ -124,73 +224,122 @@ func (v *Vault) Lookup(ns, id string) (string, bool) {
 // BindShared binds (ns, id) to s like Bind, but a key found to name two
 // people (an MRN value issued by two assigning authorities, a duplicate
 // record) becomes ambiguous for good instead of failing: Lookup never
-// resolves it again. It reports whether the key is ambiguous.
-func (v *Vault) BindShared(ns, id, s string) bool {
+// resolves it again. It reports whether the key is ambiguous. A key of an
+// erased patient, or an erased s, fails with ErrErased and changes nothing.
+func (v *Vault) BindShared(ns, id, s string) (bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	k := ns + "\x00" + id
 	cur, ok := v.keys[k]
 	switch {
 	case !ok:
-		v.bind(ns, id, s)
-		return false
+		if err := v.checkErased(ns, id, s); err != nil {
+			return false, err
+		}
+		v.bind(k, s)
+		return false, nil
 	case cur == s:
-		return false
+		return false, nil
 	case cur != ambiguous:
+		if err := v.checkErased(ns, id, s); err != nil {
+			return false, err
+		}
 		v.keys[k] = ambiguous
-		v.added = append(v.added, entry{NS: ns, ID: id, Surrogate: ambiguous})
+		v.dirty = true
 	}
-	return true
+	return true, nil
 }
 
 // Surrogate returns the surrogate bound to (ns, id), binding a new random one
-// when there is none.
+// when there is none. A key of an erased patient fails with ErrErased and
+// creates nothing.
 func (v *Vault) Surrogate(ns, id string) (string, error) {
+	k := ns + "\x00" + id
+	v.mu.RLock()
+	s, ok := v.keys[k]
+	v.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if s, ok := v.keys[ns+"\x00"+id]; ok {
+	if s, ok := v.keys[k]; ok {
 		return s, nil
+	}
+	if err := v.checkErased(ns, id, ""); err != nil {
+		return "", err
 	}
 	s, err := v.newSurrogate()
 	if err != nil {
 		return "", err
 	}
-	v.bind(ns, id, s)
+	v.bind(k, s)
 	return s, nil
 }
 
 // Bind binds (ns, id) to surrogate s. Binding an already-bound key to the same
 // surrogate is a no-op; to a different one it fails with ErrConflict and
-// changes nothing.
+// changes nothing. A key of an erased patient, or an erased s, fails with
+// ErrErased and changes nothing.
 func (v *Vault) Bind(ns, id, s string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if cur, ok := v.keys[ns+"\x00"+id]; ok {
+	k := ns + "\x00" + id
+	if cur, ok := v.keys[k]; ok {
 		if cur != s {
 			return ErrConflict
 		}
 		return nil
 	}
-	v.bind(ns, id, s)
+	if err := v.checkErased(ns, id, s); err != nil {
+		return err
+	}
+	v.bind(k, s)
 	return nil
 }
 
-func (v *Vault) bind(ns, id, s string) {
-	v.keys[ns+"\x00"+id] = s
-	v.used[s] = true
-	v.added = append(v.added, entry{NS: ns, ID: id, Surrogate: s})
+func (v *Vault) bind(k, s string) {
+	v.keys[k] = s
+	if s != ambiguous {
+		v.used[s] = true
+	}
+	v.dirty = true
 }
 
-// newSurrogate draws a random 64-bit id, unrelated to any identifier.
+// newSurrogate draws a random 64-bit id, unrelated to any identifier and
+// never one handed out before, erased ones included.
 func (v *Vault) newSurrogate() (string, error) {
+	src := v.random
+	if src == nil {
+		src = rand.Reader
+	}
 	b := make([]byte, 8)
 	for {
-		if _, err := rand.Read(b); err != nil {
+		if _, err := io.ReadFull(src, b); err != nil {
 			return "", fmt.Errorf("vault: random surrogate: %w", err)
 		}
 		s := hex.EncodeToString(b)
-		if !v.used[s] {
+		if !v.used[s] && !v.surrogateErased(s) {
 			return s, nil
+		}
+	}
+}
+
+// EachSourceID calls fn with every (namespace, source id) in the vault,
+// ambiguous keys included, in no particular order, until fn returns false.
+// It iterates over a snapshot taken under the lock, so fn may use the vault;
+// keys added meanwhile are not visited. It has the shape of an
+// iter.Seq2[string, string]: for ns, id := range v.EachSourceID { … }.
+func (v *Vault) EachSourceID(fn func(ns, id string) bool) {
+	v.mu.RLock()
+	snap := make([]string, 0, len(v.keys))
+	for k := range v.keys {
+		snap = append(snap, k)
+	}
+	v.mu.RUnlock()
+	for _, k := range snap {
+		if !fn(splitKey(k)) {
+			return
 		}
 	}
 }
@@ -222,17 +371,119 @@ type recordMAC struct {
 	sum []byte
 }
 
-// Save writes the vault atomically (temporary file, fsync, rename) with
-// owner-only permissions. Callers save before committing the warehouse
-// transaction that uses the new surrogates, so the warehouse never holds a
-// surrogate the vault has lost.
+// Info describes a vault for logs and status reports: counts and key ids,
+// never identifiers.
+type Info struct {
+	Path string
+	// Format is the format of the file as it was read: FormatPlain,
+	// FormatSealed, or "" for a vault not saved yet.
+	Format string
+	// KeyID is the id of the key the vault is sealed with on Save; "" for a
+	// plaintext vault (openPlain).
+	KeyID string
+	// Created is when the vault was first sealed (zero for plaintext).
+	Created time.Time
+	// Keys, Patients, Shifts and Tombstones count identity keys (ambiguous
+	// ones included), live surrogates, date shifts and erased keys.
+	Keys, Patients, Shifts, Tombstones int
+	// Unsaved reports changes not yet written by Save.
+	Unsaved bool
+}
+
+// Migrating reports whether a plaintext carelens-vault/1 file was opened
+// with a key: the next Save replaces it with a sealed carelens-vault/2 file.
+func (i Info) Migrating() bool { return i.Format == FormatPlain && i.KeyID != "" }
+
+// LogValue logs the counts, format and key id: nothing that identifies.
+func (i Info) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("path", i.Path), slog.String("format", i.Format),
+		slog.String("key_id", i.KeyID), slog.Bool("migrating", i.Migrating()),
+		slog.Int("keys", i.Keys), slog.Int("patients", i.Patients), slog.Int("shifts", i.Shifts),
+		slog.Int("tombstones", i.Tombstones), slog.Bool("unsaved", i.Unsaved))
+}
+
+// Info returns the vault's description.
+func (v *Vault) Info() Info {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	i := Info{Path: v.path, Format: v.format, Created: v.created, Keys: len(v.keys),
+		Patients: len(v.used), Shifts: len(v.shifts), Unsaved: v.dirty}
+	for t := range v.erased {
+		if t.kind == tombOfKey {
+			i.Tombstones++
+		}
+	}
+	if !v.key.isZero() {
+		i.KeyID = v.key.ID()
+	}
+	return i
+}
+
+// Save writes the vault atomically (temporary file, fsync, rename, fsync of
+// the directory) with owner-only permissions: sealed as carelens-vault/2 when
+// the vault has a key, else as plaintext carelens-vault/1. It writes nothing
+// when nothing changed and the file exists. Callers save before committing
+// the warehouse transaction that uses the new surrogates and date shifts, so
+// the warehouse never holds a surrogate the vault has lost.
 func (v *Vault) Save() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if len(v.added) == 0 && fileExists(v.path) {
+	if !v.dirty && fileExists(v.path) {
 		return nil
 	}
-	dir := filepath.Dir(v.path)
+	if err := v.writeLocked(v.key); err != nil {
+		return err
+	}
+	v.dirty = false
+	if !v.key.isZero() {
+		v.format = FormatSealed
+	} else {
+		v.format = FormatPlain
+	}
+	return nil
+}
+
+// writeLocked writes the whole vault to its file, sealed with key (plaintext
+// when key is zero). The caller holds v.mu.
+func (v *Vault) writeLocked(key Key) error {
+	if key.isZero() {
+		if len(v.shifts) > 0 || len(v.erased) > 0 {
+			// Unreachable through the API (ShiftDays and Erase refuse); kept
+			// so that a plaintext file never silently drops them.
+			return fmt.Errorf("vault: date shifts and erasures cannot be written unencrypted: %w", ErrNotEncrypted)
+		}
+		return writeFileAtomic(v.path, v.writePlain)
+	}
+	file, err := v.seal(key)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(v.path, func(w io.Writer) error {
+		_, err := w.Write(file)
+		return err
+	})
+}
+
+func (v *Vault) writePlain(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	if err := enc.Encode(vaultHead{Format: FormatPlain, Secret: hex.EncodeToString(v.secret)}); err != nil {
+		return err
+	}
+	for k, s := range v.keys {
+		ns, id := splitKey(k)
+		if err := enc.Encode(entry{NS: ns, ID: id, Surrogate: s}); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// writeFileAtomic replaces path with what write produces: a temporary file
+// in the same directory (mode 0600), fsync, rename over path, fsync of the
+// directory. On any failure path is left as it was.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
@@ -240,19 +491,17 @@ func (v *Vault) Save() error {
 	if err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(tmp.Name())
+		}
+	}()
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("vault: %w", err)
 	}
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	enc := json.NewEncoder(w)
-	enc.Encode(vaultHead{Format: vaultHeader, Secret: hex.EncodeToString(v.secret)})
-	for k, s := range v.keys {
-		ns, id := splitKey(k)
-		enc.Encode(entry{NS: ns, ID: id, Surrogate: s})
-	}
-	if err := w.Flush(); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("vault: write: %w", err)
 	}
@@ -263,10 +512,26 @@ func (v *Vault) Save() error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), v.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
-	v.added = v.added[:0]
+	renamed = true
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or create in dir durable.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" { // directories cannot be opened for sync there
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("vault: sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("vault: sync dir: %w", err)
+	}
 	return nil
 }
 

@@ -475,7 +475,11 @@ func convert(m *Mapper, c viewColumn, v any) (any, error) {
 		if !isStr || s == "" {
 			return nil, bad("%s: not a Patient id", c.name)
 		}
-		return m.Vault.Surrogate(deid.NSPatient, s)
+		sur, err := m.Vault.Surrogate(deid.NSPatient, s)
+		if errors.Is(err, deid.ErrErased) {
+			return nil, bad("%s: the patient was erased (GDPR art. 17): not loaded", c.name)
+		}
+		return sur, err
 	case "record":
 		return m.Vault.RecordKey(c.resource, s), nil
 	case "zip3":

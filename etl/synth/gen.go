@@ -21,6 +21,7 @@ type world struct {
 	clinicCum  []int
 	areaCum    []int
 	windowYear float64 // length of [from, export] in years
+	canaries   bool    // Options.Canaries
 }
 
 const yearSec = 365.2425 * 86400
@@ -33,6 +34,10 @@ type chunk struct {
 	patients  int
 	unmatched int
 	statuses  [10]int
+	// canaries lists the canary identifiers written (Options.Canaries),
+	// one per line.
+	canaries  []byte
+	nCanaries int
 }
 
 func (c *chunk) reset() {
@@ -42,6 +47,7 @@ func (c *chunk) reset() {
 	}
 	c.patients, c.unmatched = 0, 0
 	c.statuses = [10]int{}
+	c.canaries, c.nCanaries = c.canaries[:0], 0
 }
 
 // rid is a resource id: a UUID in text form.
@@ -49,6 +55,8 @@ type rid [36]byte
 
 // contact is a CRM contact.
 type contact struct {
+	// ck is the contact's person number for canaries (see canary.go).
+	ck            int
 	id, mrn       string
 	given, family string
 	email, phone  string
@@ -172,6 +180,10 @@ type gen struct {
 	// per patient
 	idx        int
 	pid        rid
+	pidb       []byte // Patient.id: pid, or the canary in pidbuf
+	pidbuf     []byte
+	covSeq     int // coverages written for the patient (canary member ids)
+	recSeq     int // resource ids drawn for the patient (canary record ids)
 	birth      int64
 	death      int64 // 0 = alive at export
 	sex        string
@@ -255,6 +267,9 @@ func (g *gen) pick(list []string) string { return list[g.intn(len(list))] }
 
 func (g *gen) newID() (id rid) {
 	appendUUID(id[:0], g.r.Uint64(), g.r.Uint64())
+	if g.w.canaries {
+		g.canaryRecordID(&id)
+	}
 	return id
 }
 
@@ -339,6 +354,7 @@ func (g *gen) patient(c *chunk, i int) {
 	}
 	g.contacts = [2]*contact{}
 	g.lastA1c = 0
+	g.covSeq, g.recSeq = 0, 0
 
 	g.demographics(c)
 	g.preventiveOutreach()
@@ -362,6 +378,12 @@ func contactNumber(i int) int64 { return 10_000_000 + (int64(i)*3_141_593+2_718_
 func (g *gen) demographics(c *chunk) {
 	w, p := g.w, &g.w.p
 	g.pid = g.newID()
+	g.pidb = g.pid[:]
+	k := 2 * g.idx // the patient's canary person number
+	if w.canaries {
+		g.pidbuf = appendCanary(g.pidbuf[:0], 'P', k)
+		g.pidb = g.pidbuf
+	}
 
 	switch u := g.r.Float64(); {
 	case u < 0.505:
@@ -383,6 +405,12 @@ func (g *gen) demographics(c *chunk) {
 	var middle string
 	if g.chance(0.3) {
 		middle, _ = g.name(g.sex)
+	}
+	if w.canaries {
+		given, family = canary('G', k), canary('F', k)
+		if middle != "" {
+			middle = canary('M', k)
+		}
 	}
 	ar := &areas[g.pickCum(w.areaCum)]
 	g.clinic = g.pickCum(w.clinicCum)
@@ -475,15 +503,30 @@ func (g *gen) demographics(c *chunk) {
 	// Patient resource.
 	b := c.buf[fPatient]
 	b = append(b, `{"resourceType":"Patient","id":"`...)
-	b = append(b, g.pid[:]...)
-	b = append(b, `","identifier":[{"use":"usual","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"urn:oid:2.16.840.1.113883.19.5","value":"MRN`...)
-	b = appendPadded(b, mrnNumber(g.idx), 8)
-	b = append(b, `"},{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"SS"}]},"system":"http://hl7.org/fhir/sid/us-ssn","value":"9`...)
-	b = appendPadded(b, int64(g.intn(100)), 2)
-	b = append(b, '-')
-	b = appendPadded(b, int64(1+g.intn(99)), 2)
-	b = append(b, '-')
-	b = appendPadded(b, int64(1+g.intn(9999)), 4)
+	b = append(b, g.pidb...)
+	b = append(b, `","identifier":[{"use":"usual","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"urn:oid:2.16.840.1.113883.19.5","value":"`...)
+	mrn := len(b)
+	if w.canaries {
+		b = appendCanary(b, 'R', k)
+	} else {
+		b = append(b, "MRN"...)
+		b = appendPadded(b, mrnNumber(g.idx), 8)
+	}
+	mrnEnd := len(b)
+	b = append(b, `"},{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"SS"}]},"system":"http://hl7.org/fhir/sid/us-ssn","value":"`...)
+	area, group, serial := g.intn(100), 1+g.intn(99), 1+g.intn(9999)
+	ssn := len(b)
+	if w.canaries {
+		b = appendCanarySSN(b, k)
+	} else {
+		b = append(b, '9')
+		b = appendPadded(b, int64(area), 2)
+		b = append(b, '-')
+		b = appendPadded(b, int64(group), 2)
+		b = append(b, '-')
+		b = appendPadded(b, int64(serial), 4)
+	}
+	ssnEnd := len(b)
 	b = append(b, `"}],"name":[{"use":"official","family":`...)
 	b = appendQuoted(b, family)
 	b = append(b, `,"given":[`...)
@@ -494,6 +537,9 @@ func (g *gen) demographics(c *chunk) {
 	}
 	phone := g.phone(ar.phone)
 	email := g.email(given, family)
+	if w.canaries {
+		phone, email = string(appendCanaryPhone(nil, k)), string(appendCanaryEmail(nil, k))
+	}
 	b = append(b, `]}],"telecom":[{"system":"phone","value":"`...)
 	b = append(b, phone...)
 	b = append(b, `","use":"home"},{"system":"email","value":`...)
@@ -511,7 +557,11 @@ func (g *gen) demographics(c *chunk) {
 	b = append(b, `,"address":[{"use":"home","line":["`...)
 	b = appendInt(b, int64(1+g.intn(1+g.intn(9999))))
 	b = append(b, ' ')
-	b = append(b, g.pick(streetNames)...)
+	if street := g.pick(streetNames); w.canaries {
+		b = appendCanary(b, 'S', k)
+	} else {
+		b = append(b, street...)
+	}
 	b = append(b, ' ')
 	b = append(b, g.pick(streetSuffixes)...)
 	b = append(b, '"')
@@ -522,7 +572,11 @@ func (g *gen) demographics(c *chunk) {
 		b = append(b, '"')
 	}
 	b = append(b, `],"city":`...)
-	b = appendQuoted(b, ar.city)
+	if w.canaries {
+		b = appendQuoted(b, canary('T', k))
+	} else {
+		b = appendQuoted(b, ar.city)
+	}
 	b = append(b, `,"state":"`...)
 	b = append(b, ar.state...)
 	b = append(b, `","postalCode":"`...)
@@ -533,6 +587,21 @@ func (g *gen) demographics(c *chunk) {
 	b = append(b, "\"}}\n"...)
 	c.buf[fPatient] = b
 	c.lines[fPatient]++
+	if w.canaries {
+		c.noteCanary(g.pidb)
+		c.noteCanaryString(given)
+		if middle != "" {
+			c.noteCanaryString(middle)
+		}
+		c.noteCanaryString(family)
+		c.noteCanary(b[mrn:mrnEnd])
+		c.noteCanary(b[ssn:ssnEnd])
+		c.noteCanaryString(phone)
+		c.noteCanaryString(email)
+		c.noteCanary(appendCanary(g.scratch[:0], 'S', k))
+		c.noteCanary(appendCanary(g.scratch[:0], 'T', k))
+		c.noteCanary(appendCanary(g.scratch[:0], 'X', k)) // every Coverage, at least, has such an id
+	}
 
 	g.emitConditions(c)
 	g.coverageRecords(c)
@@ -543,6 +612,10 @@ func (g *gen) demographics(c *chunk) {
 		g.fillContact(ct, given, family, phone, email)
 		ct.id = "C" + string(appendPadded(nil, contactNumber(g.idx), 8))
 		ct.mrn = "MRN" + string(appendPadded(nil, mrnNumber(g.idx), 8))
+		if w.canaries {
+			ct.ck, ct.id, ct.mrn = k, canary('C', k), canary('R', k)
+			c.noteCanaryString(ct.id)
+		}
 		g.consentChanges(ct)
 		g.contacts[0] = ct
 		g.emitContact(c, ct)
@@ -557,9 +630,22 @@ func (g *gen) demographics(c *chunk) {
 		}
 		gv, fm := g.name(sx)
 		ar2 := &areas[g.pickCum(w.areaCum)]
-		g.fillContact(ct, gv, fm, g.phone(ar2.phone), g.email(gv, fm))
+		ph := g.phone(ar2.phone)
+		em := g.email(gv, fm)
+		k1 := k + 1 // the unmatched contact's canary person number
+		if w.canaries {
+			gv, fm = canary('G', k1), canary('F', k1)
+			ph, em = string(appendCanaryPhone(nil, k1)), string(appendCanaryEmail(nil, k1))
+		}
+		g.fillContact(ct, gv, fm, ph, em)
 		ct.id = "C9" + string(appendPadded(nil, contactNumber(g.idx), 8))
 		ct.mrn = "MRN" + string(appendPadded(nil, unmatchedMRN(g.idx), 8))
+		if w.canaries {
+			ct.ck, ct.id, ct.mrn = k1, canary('C', k1), canary('R', k1)
+			for _, s := range []string{gv, fm, ct.mrn, ph, em, ct.id} {
+				c.noteCanaryString(s)
+			}
+		}
 		g.consentChanges(ct)
 		g.contacts[1] = ct
 		g.emitContact(c, ct)
@@ -751,7 +837,7 @@ func (g *gen) emitConditions(c *chunk) {
 		b = append(b, `","display":"`...)
 		b = append(b, cd.icdName...)
 		b = append(b, `"}]},"subject":{"reference":"Patient/`...)
-		b = append(b, g.pid[:]...)
+		b = append(b, g.pidb...)
 		b = append(b, `"},"onsetDateTime":"`...)
 		b = appendTS(b, onset)
 		b = append(b, '"')
@@ -841,10 +927,19 @@ func (g *gen) emitCoverage(c *chunk, pay int, start, end int64) {
 	b = append(b, `","display":"`...)
 	b = append(b, py.sopName...)
 	b = append(b, `"}]},"subscriberId":"`...)
-	b = append(b, py.prefix...)
-	b = appendPadded(b, int64(g.r.Uint32()%1_000_000_000), 9)
+	if member := g.r.Uint32() % 1_000_000_000; g.w.canaries {
+		g.covSeq++
+		at := len(b)
+		b = appendCanary(b, 'H', 2*g.idx)
+		b = append(b, '-')
+		b = appendInt(b, int64(g.covSeq))
+		c.noteCanary(b[at:])
+	} else {
+		b = append(b, py.prefix...)
+		b = appendPadded(b, int64(member), 9)
+	}
 	b = append(b, `","beneficiary":{"reference":"Patient/`...)
-	b = append(b, g.pid[:]...)
+	b = append(b, g.pidb...)
 	b = append(b, `"},"relationship":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/subscriber-relationship","code":"self"}]},"period":{"start":"`...)
 	b = appendDate(b, start)
 	b = append(b, '"')
@@ -856,7 +951,7 @@ func (g *gen) emitCoverage(c *chunk, pay int, start, end int64) {
 	b = append(b, `},"payor":[{"reference":"`...)
 	if py.id == "" { // self-pay: the patient pays
 		b = append(b, "Patient/"...)
-		b = append(b, g.pid[:]...)
+		b = append(b, g.pidb...)
 	} else {
 		b = append(b, "Organization/"...)
 		b = append(b, py.id...)

@@ -188,6 +188,7 @@ func (g *gen) emitMessages(c *chunk) {
 	slices.SortStableFunc(g.msgs, func(a, b message) int { return cmp.Compare(a.sent, b.sent) })
 	share := g.w.p.Outreach.EventShare
 	b := c.buf[fMessages]
+	var bodies [2]bool // a message went to contact 0 / 1 (canary bodies)
 	for seq, m := range g.msgs {
 		states := [4]int64{evDelivered: m.delivered, evOpened: m.opened, evReplied: m.replied, evFailed: m.failed}
 		if g.feed.Float64() < share {
@@ -209,6 +210,10 @@ func (g *gen) emitMessages(c *chunk) {
 		b = append(b, channels[m.channel]...)
 		b = append(b, ',')
 		g.scratch = g.body(g.scratch[:0], &m, ct)
+		if g.w.canaries {
+			g.scratch = appendCanary(append(g.scratch, ' '), 'B', ct.ck)
+			bodies[m.contact] = true
+		}
 		b = appendCSV(b, string(g.scratch))
 		b = append(b, ',')
 		b = appendTS(b, m.sent)
@@ -223,6 +228,13 @@ func (g *gen) emitMessages(c *chunk) {
 	c.buf[fMessages] = b
 	c.lines[fMessages] += len(g.msgs)
 	g.emitEvents(c)
+	if g.w.canaries {
+		for who, sent := range bodies {
+			if sent {
+				c.noteCanary(appendCanary(g.scratch[:0], 'B', g.contacts[who].ck))
+			}
+		}
+	}
 
 	b = c.buf[fSurveyResponses]
 	for seq, s := range g.surveys {
@@ -244,6 +256,14 @@ func (g *gen) emitMessages(c *chunk) {
 	}
 	c.buf[fSurveyResponses] = b
 	c.lines[fSurveyResponses] += len(g.surveys)
+	if g.w.canaries {
+		for _, s := range g.surveys {
+			if s.comment != "" {
+				c.noteCanary(appendCanary(g.scratch[:0], 'N', g.contacts[0].ck))
+				break
+			}
+		}
+	}
 }
 
 // body renders a message's free text.
@@ -326,6 +346,9 @@ func (g *gen) surveyAfterVisit(t int64, visit int) {
 	var comment string
 	if g.chance(o.SurveyCommentProb) {
 		comment = g.pick(surveyComments)
+		if g.w.canaries {
+			comment = string(appendCanary([]byte(comment+" "), 'N', g.contacts[0].ck))
+		}
 	}
 	g.surveys = append(g.surveys, survey{"nps", clamp(8.2+1.7*s, 0, 10), comment, at})
 	if !g.chance(o.SurveyFullShare) {

@@ -47,6 +47,16 @@ type Options struct {
 	// JSON) and every Nth data row of messages.csv and message_events.csv
 	// (cut to two fields) with a malformed one. Truth.Corrupted counts them.
 	CorruptEvery int
+	// Canaries gives every Patient and CRM contact canary identifiers:
+	// each identifying field (names, MRN, SSN, phone, e-mail, street line,
+	// city, member id, Patient.id, contact_id) holds a value unique to that
+	// field of that person, message bodies and survey comments carry a canary
+	// token, and canaries.txt in OutDir lists them all, one per line, so
+	// any artefact can be grepped for every one (canary.go documents the
+	// forms). The simulation is the same as without (same counts and times).
+	// Without Canaries the files are those of earlier versions, byte for
+	// byte.
+	Canaries bool
 	// Progress, if set, is called from Generate's goroutine with the number
 	// of patients written so far.
 	Progress func(done int)
@@ -75,6 +85,11 @@ type Truth struct {
 	UnmatchedContacts int `json:"unmatched_contacts"`
 	// AppointmentStatuses counts appointments written per status.
 	AppointmentStatuses map[string]int `json:"appointment_statuses"`
+	// Canaries records Options.Canaries; CanaryCount is the number of
+	// lines of canaries.txt. Both are absent from truth.json without
+	// canaries.
+	Canaries    bool `json:"canaries,omitempty"`
+	CanaryCount int  `json:"canary_count,omitempty"`
 }
 
 // Generate writes a synthetic population to opt.OutDir and returns its
@@ -103,6 +118,11 @@ func Generate(ctx context.Context, opt Options) (*Truth, error) {
 	}
 	defer out.close()
 	out.setCorruption(opt.CorruptEvery)
+	if opt.Canaries {
+		if err := out.openCanaries(); err != nil {
+			return nil, err
+		}
+	}
 
 	// Fixed records first.
 	for i := range clinics {
@@ -122,6 +142,7 @@ func Generate(ctx context.Context, opt Options) (*Truth, error) {
 		ExportTime: time.Unix(w.export, 0).UTC().Format(time.RFC3339),
 		Clinics:    clinics, Params: w.p,
 		Counts: map[string]int{}, Corrupted: map[string]int{}, AppointmentStatuses: map[string]int{},
+		Canaries: opt.Canaries,
 	}
 	var statuses [10]int
 	err = run(ctx, w, opt, func(c *chunk, done int) error {
@@ -131,6 +152,8 @@ func Generate(ctx context.Context, opt Options) (*Truth, error) {
 			}
 		}
 		truth.UnmatchedContacts += c.unmatched
+		truth.CanaryCount += c.nCanaries
+		out.writeCanaries(c.canaries)
 		for i, n := range c.statuses {
 			statuses[i] += n
 		}
@@ -202,7 +225,7 @@ func newWorld(opt Options) (*world, error) {
 	p := DefaultParams()
 	w := &world{
 		seed: splitmix(uint64(opt.Seed)), from: from, exportDay: exportDay, export: exportDay + day - 1,
-		p: p, clinicCum: cumulative(clinicWeights),
+		p: p, clinicCum: cumulative(clinicWeights), canaries: opt.Canaries,
 	}
 	w.horizon = w.export + int64(p.Appointments.FutureDays)*day
 	w.histStart = from - int64(p.Adherence.HistoryDays)*day
@@ -315,6 +338,9 @@ type outputs struct {
 	every     int
 	err       error
 	closed    bool
+	// canaries is canaries.txt, open with Options.Canaries.
+	canaryFile *os.File
+	canaries   *bufio.Writer
 }
 
 func openOutputs(dir string) (*outputs, error) {
@@ -337,6 +363,23 @@ func openOutputs(dir string) (*outputs, error) {
 		}
 	}
 	return o, nil
+}
+
+// openCanaries creates canaries.txt.
+func (o *outputs) openCanaries() error {
+	fh, err := os.Create(filepath.Join(o.dir, canaryFile))
+	if err != nil {
+		return fmt.Errorf("create %s: %w", canaryFile, err)
+	}
+	o.canaryFile, o.canaries = fh, bufio.NewWriterSize(fh, 1<<20)
+	return nil
+}
+
+// writeCanaries appends lines to canaries.txt, when it is open.
+func (o *outputs) writeCanaries(b []byte) {
+	if o.canaries != nil && o.err == nil && len(b) > 0 {
+		_, o.err = o.canaries.Write(b)
+	}
 }
 
 // setCorruption is called once, before writing data lines.
@@ -396,14 +439,23 @@ func (o *outputs) close() error {
 			err = fmt.Errorf("close %s: %w", fileNames[f], e)
 		}
 	}
+	if o.canaryFile != nil {
+		if e := o.canaries.Flush(); e != nil && err == nil {
+			err = fmt.Errorf("write %s: %w", canaryFile, e)
+		}
+		if e := o.canaryFile.Close(); e != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", canaryFile, e)
+		}
+	}
 	return err
 }
 
-// publish moves the finished files from tmp into out: data files first, then
-// the manifest, then truth.json, after removing an earlier run's manifest and
-// truth so that no moment shows an old manifest beside new data.
+// publish moves the finished files from tmp into out: data files (and
+// canaries.txt) first, then the manifest, then truth.json, after removing an
+// earlier run's manifest, truth and canaries so that no moment shows an old
+// manifest beside new data, and no run leaves another's canary list.
 func publish(tmp, out string) error {
-	for _, p := range []string{filepath.Join("ehr", "manifest.json"), "truth.json"} {
+	for _, p := range []string{filepath.Join("ehr", "manifest.json"), "truth.json", canaryFile} {
 		if err := os.Remove(filepath.Join(out, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove old %s: %w", p, err)
 		}
@@ -413,7 +465,11 @@ func publish(tmp, out string) error {
 			return fmt.Errorf("create %s: %w", sub, err)
 		}
 	}
-	names := append(fileNames[:], "ehr/manifest.json", "truth.json")
+	names := fileNames[:]
+	if _, err := os.Stat(filepath.Join(tmp, canaryFile)); err == nil {
+		names = append(names, canaryFile)
+	}
+	names = append(names, "ehr/manifest.json", "truth.json")
 	for _, n := range names {
 		if err := os.Rename(filepath.Join(tmp, n), filepath.Join(out, n)); err != nil {
 			return fmt.Errorf("move %s into place: %w", n, err)

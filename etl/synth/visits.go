@@ -365,7 +365,7 @@ func (g *gen) emitEncounter(c *chunk, id *rid, class string, typ int, start, end
 	b = append(b, `","display":"`...)
 	b = append(b, encTypes[typ].display...)
 	b = append(b, `"}]}],"subject":{"reference":"Patient/`...)
-	b = append(b, g.pid[:]...)
+	b = append(b, g.pidb...)
 	b = append(b, `"},"period":{"start":"`...)
 	b = appendTS(b, start)
 	b = append(b, '"')
@@ -421,7 +421,7 @@ func (g *gen) emitAppointment(c *chunk, a *appt) {
 	b = append(b, `","end":"`...)
 	b = appendTS(b, a.end)
 	b = append(b, `","participant":[{"actor":{"reference":"Patient/`...)
-	b = append(b, g.pid[:]...)
+	b = append(b, g.pidb...)
 	status := "accepted"
 	if a.status == stProposed || a.status == stPending {
 		status = "needs-action"
@@ -451,7 +451,7 @@ func (g *gen) emitObservationHead(b []byte, id *rid, category string) []byte {
 
 func (g *gen) emitObservationContext(b []byte, enc *rid, t int64) []byte {
 	b = append(b, `"subject":{"reference":"Patient/`...)
-	b = append(b, g.pid[:]...)
+	b = append(b, g.pidb...)
 	b = append(b, `"},"encounter":{"reference":"Encounter/`...)
 	b = append(b, enc[:]...)
 	b = append(b, `"},"effectiveDateTime":"`...)

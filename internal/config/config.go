@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is carelens' whole configuration. Field tags give the JSON file key;
@@ -20,6 +22,11 @@ type Config struct {
 	DB string `json:"db"`
 	// Vault is the identity vault file (never inside the analytics DB).
 	Vault string `json:"vault"`
+	// VaultKey seals the vault (64 hex characters or base64 of 32 bytes);
+	// usually supplied as CARELENS_VAULT_KEY. Without it, VaultKeyFile.
+	VaultKey string `json:"vault_key" secret:"true"`
+	// VaultKeyFile holds the vault key when VaultKey is empty (mode 0600).
+	VaultKeyFile string `json:"vault_key_file"`
 	// Profile is the de-identification profile: limited (shifted and
 	// safe_harbor are refused until implemented).
 	Profile string `json:"deid_profile"`
@@ -71,13 +78,56 @@ type Config struct {
 	// Schedule is a cron expression for loading SourceDir while serving
 	// ("" = never; run `carelens etl run` by hand or from cron).
 	Schedule string `json:"etl_schedule"`
+	// AuditLog is the append-only, hash-chained audit trail (erasures,
+	// refused queries, exports).
+	AuditLog string `json:"audit_log"`
+	// APIKeysFile is the JSON file of API key hashes, names and roles
+	// (internal/auth, docs/access.md). "" runs the server in open mode:
+	// every request is the analyst "anonymous".
+	APIKeysFile string `json:"api_keys_file"`
+	// QueryGuardWindow is how long the repeated-query guard remembers each
+	// principal's results (a Go duration such as "24h"; at least 1h).
+	QueryGuardWindow Duration `json:"query_guard_window"`
 }
+
+// Duration is a time.Duration read and written as text ("24h", "90m").
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration ("24h", "1h30m").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 24h or 90m", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes d without zero trailing units: "24h", "1h30m".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// String is the text form of d.
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// MinQueryGuardWindow is the shortest query_guard_window accepted.
+const MinQueryGuardWindow = time.Hour
 
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
 		DB:            "data/carelens.duckdb",
 		Vault:         "data/carelens.vault",
+		VaultKeyFile:  "data/vault.key",
+		AuditLog:      "data/audit.log",
 		Profile:       "limited",
 		SourceDir:     "data/demo",
 		Addr:          "localhost:8080",
@@ -90,6 +140,7 @@ func Default() Config {
 		BulkScopes:    "system/*.rs",
 
 		CRMRESTPagination: "cursor",
+		QueryGuardWindow:  Duration(24 * time.Hour),
 	}
 }
 
@@ -142,6 +193,9 @@ func (c *Config) Set(key, value string) error {
 			continue
 		}
 		f := rv.Field(i)
+		if u, ok := f.Addr().Interface().(encoding.TextUnmarshaler); ok {
+			return u.UnmarshalText([]byte(value))
+		}
 		switch f.Kind() {
 		case reflect.String:
 			f.SetString(value)
@@ -203,6 +257,13 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log_format (CARELENS_LOG_FORMAT): %q is not text or json", c.LogFormat))
+	}
+	if c.APIKeysFile != "" && (c.APIKeysFile == c.DB || c.APIKeysFile == c.Vault) {
+		errs = append(errs, errors.New("api_keys_file (CARELENS_API_KEYS_FILE): must be a file of its own, not db or vault"))
+	}
+	if time.Duration(c.QueryGuardWindow) < MinQueryGuardWindow {
+		errs = append(errs, fmt.Errorf("query_guard_window (CARELENS_QUERY_GUARD_WINDOW): %s is below the minimum of %s",
+			c.QueryGuardWindow, Duration(MinQueryGuardWindow)))
 	}
 	return errors.Join(errs...)
 }

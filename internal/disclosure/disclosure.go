@@ -298,7 +298,7 @@ func (p Policy) Protect(t Table) (*Protected, error) {
 		changed = false
 		for _, ln := range lines {
 			for _, meas := range measures {
-				if complement(ln, meas, measures) {
+				if p.complement(ln, meas, measures) {
 					changed = true
 				}
 			}
@@ -310,22 +310,26 @@ func (p Policy) Protect(t Table) (*Protected, error) {
 	return out, nil
 }
 
-// complement hides one more part of ln when exactly one member's meas is
-// hidden while the total's is shown. It picks, among the visible non-zero
-// members, the one whose hiding opens the fewest new single-hidden lines
-// elsewhere (so complements close into rectangles instead of cascading),
-// then the smallest, then the first; with no candidate it hides the total.
-// It reports whether it hid anything.
-func complement(ln *line, meas measure, measures []measure) bool {
+// complement hides one more part of ln when its total's meas is shown and
+// its hidden members could be recovered by subtraction: exactly one member
+// hidden, or several whose sum (the total minus the visible members) is a
+// count the policy hides. It picks, among the visible non-zero members, the
+// one whose hiding opens the fewest new single-hidden lines elsewhere (so
+// complements close into rectangles instead of cascading), then the
+// smallest, then the first; with no candidate it hides the total. It
+// reports whether it hid anything.
+func (p Policy) complement(ln *line, meas measure, measures []measure) bool {
 	if ln.total.hidden(meas) {
 		return false
 	}
 	hidden := 0
+	var hiddenSum float64
 	var pick *node
 	pickCost := 0
 	for _, m := range ln.members {
 		if m.hidden(meas) {
 			hidden++
+			hiddenSum += m.value(meas)
 			continue
 		}
 		v := m.value(meas)
@@ -337,7 +341,7 @@ func complement(ln *line, meas measure, measures []measure) bool {
 			pick, pickCost = m, cost
 		}
 	}
-	if hidden != 1 {
+	if hidden == 0 || (hidden > 1 && !p.Hidden(hiddenSum)) {
 		return false
 	}
 	if pick == nil {

@@ -106,19 +106,33 @@ func TestProtect(t *testing.T) {
 		{
 			// a's denominator 8 is hidden; 123 - 100 - 15 would give it
 			// back, so b (the smallest other denominator) is hidden whole.
+			// Then a's and b's numerators (2 + 5) are hidden together, but
+			// 47 - 40 would still give their sum, 7, a count that may not
+			// be shown: c's numerator goes too.
 			name: "one hidden denominator in a row with a total",
 			table: Table{Dims: []string{"clinic"}, NumeratorIsCount: true, Margins: []string{"clinic"}, Cells: []Cell{
 				cell(2, 8, "a"), cell(5, 15, "b"), cell(40, 100, "c"),
 			}},
-			want:   []Mask{all, all, none},
+			want:   []Mask{all, all, num},
 			totals: []totalWant{{at: map[string]string{}, num: 47, den: 123, mask: none}},
 		},
 		{
-			name: "two hidden cells already protect each other",
+			// a and b hide each other's cells, but their sums (3 no-shows,
+			// 17 appointments) follow from the total: the 3 is small, so
+			// c's numerator goes; 17 may be shown, so c's denominator stays.
+			name: "two hidden cells whose small sum follows from the total",
 			table: Table{Dims: []string{"clinic"}, NumeratorIsCount: true, Margins: []string{"clinic"}, Cells: []Cell{
 				cell(2, 8, "a"), cell(1, 9, "b"), cell(40, 100, "c"),
 			}},
-			want: []Mask{all, all, none},
+			want: []Mask{all, all, num},
+		},
+		{
+			// Hidden together, 6 + 7 = 13 may follow from the total.
+			name: "two hidden cells whose sum may be shown",
+			table: Table{Dims: []string{"clinic"}, NumeratorIsCount: true, Margins: []string{"clinic"}, Cells: []Cell{
+				cell(6, 40, "a"), cell(7, 50, "b"), cell(40, 100, "c"),
+			}},
+			want: []Mask{num, num, none},
 		},
 		{
 			name: "a small total is itself hidden and protects its line",

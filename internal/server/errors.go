@@ -8,6 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/carelens/carelens/internal/auth"
+	"github.com/carelens/carelens/internal/guard"
 	"github.com/carelens/carelens/metrics"
 )
 
@@ -20,11 +22,23 @@ type badRequest string
 func (b badRequest) Error() string { return string(b) }
 func (b badRequest) Unwrap() error { return errBadRequest }
 
+// errForbidden marks a request its principal may not make.
+var errForbidden = errors.New("forbidden")
+
+// forbidden is an error of kind errForbidden with a plain message.
+type forbidden string
+
+func (f forbidden) Error() string { return string(f) }
+func (f forbidden) Unwrap() error { return errForbidden }
+
 // kinds maps error kinds to statuses, first match wins.
 var kinds = []struct {
 	err    error
 	status int
 }{
+	{auth.ErrUnauthenticated, http.StatusUnauthorized},
+	{errForbidden, http.StatusForbidden},
+	{guard.ErrRefused, http.StatusForbidden},
 	{errBadRequest, http.StatusBadRequest},
 	{metrics.ErrInvalid, http.StatusBadRequest},
 	{metrics.ErrNotFound, http.StatusNotFound},
@@ -62,6 +76,9 @@ func (s *server) handleError(err error, c echo.Context) {
 	status, msg := classify(err)
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "status", status, "error", err)
+	}
+	if status == http.StatusUnauthorized {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="carelens"`)
 	}
 	var werr error
 	switch {

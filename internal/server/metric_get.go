@@ -17,9 +17,11 @@ import (
 // from and to (YYYY-MM-DD, inclusive; default: the last 12 full months of
 // data), by (grain and dimensions, default the metric's grain; empty for one
 // overall row) and <dimension>=<value> filters. Every row has been through
-// disclosure control. A filtered dimension is grouped by as well (so the
+// disclosure control, then through the repeated-query guard for the
+// request's principal. A filtered dimension is grouped by as well (so the
 // rows are cut from the same protected table as the unfiltered request) and
-// appears in "by" and in each row.
+// appears in "by" and in each row. "Accept: text/csv" gets the same rows as
+// CSV (renderMetricCSV); anything else JSON.
 func (s *server) getMetric(c echo.Context) error {
 	q, err := parseMetricQuery(c.QueryParams())
 	if err != nil {
@@ -28,6 +30,13 @@ func (s *server) getMetric(c echo.Context) error {
 	pub, err := metrics.Disclose(c.Request().Context(), s.metrics, c.Param("name"), q, s.policy)
 	if err != nil {
 		return err
+	}
+	if err := s.admit(c, pub); err != nil {
+		return err
+	}
+	c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+	if wantsCSV(c.Request().Header.Get(echo.HeaderAccept)) {
+		return renderMetricCSV(c, pub)
 	}
 	return c.JSON(http.StatusOK, newMetricResponse(pub))
 }

@@ -24,6 +24,8 @@ import (
 type env struct {
 	db      *store.DB
 	handler http.Handler
+	// startup holds what New logged; logs what was logged since.
+	startup string
 	logs    *bytes.Buffer
 }
 
@@ -70,7 +72,9 @@ func newEnv(t *testing.T, withData bool, opts Options, configure ...func(*Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{db: db, handler: h, logs: logs}
+	startup := logs.String()
+	logs.Reset()
+	return &env{db: db, handler: h, startup: startup, logs: logs}
 }
 
 func (e *env) get(t *testing.T, target string, header ...string) (int, http.Header, string) {
