@@ -11,5 +11,9 @@ func datePolicyFor(p deid.Profile, v *deid.Vault) *datepolicy.Policy {
 	if p == "" {
 		p = deid.ProfileLimited
 	}
-	return &datepolicy.Policy{Profile: p, Shift: vaultShift(v)}
+	pol := &datepolicy.Policy{Profile: p}
+	if v != nil {
+		pol.Shift = v.ShiftDate
+	}
+	return pol
 }
