@@ -27,9 +27,10 @@ import (
 
 // FilesOptions configures a FilesJob.
 type FilesOptions struct {
-	// Dir holds ehr/ (FHIR NDJSON, optionally with a Bulk Data manifest.json)
-	// and/or crm/ (the CRM export contract); a folder that itself holds
-	// NDJSON files or a manifest.json is read as the EHR export.
+	// Dir holds ehr/ (FHIR NDJSON, optionally with a Bulk Data manifest.json,
+	// or FHIR Bundle *.json files: etl/bundles.go) and/or crm/ (the CRM
+	// export contract); a folder that itself holds NDJSON files, a
+	// manifest.json or *.json Bundles is read as the EHR export.
 	Dir       string
 	DB        *store.DB
 	Vault     *deid.Vault
@@ -168,13 +169,14 @@ func ehrFiles(dir string) (files map[string][]string, m *Manifest, err error) {
 }
 
 // sourceDirs returns the EHR and CRM folders of dir: dir/ehr and dir/crm,
-// or dir itself as the EHR folder when it holds NDJSON or a manifest.
+// or dir itself as the EHR folder when it holds NDJSON, a manifest or JSON
+// Bundles.
 func sourceDirs(dir string) (ehr, crm string) {
 	ehr, crm = filepath.Join(dir, "ehr"), filepath.Join(dir, "crm")
 	if fi, err := os.Stat(ehr); err == nil && fi.IsDir() {
 		return ehr, crm
 	}
-	for _, pat := range []string{"manifest.json", "*.ndjson", "*.ndjson.gz"} {
+	for _, pat := range []string{"manifest.json", "*.ndjson", "*.ndjson.gz", "*.json"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
 			return dir, crm
 		}
@@ -213,6 +215,14 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
+	// Without NDJSON or a manifest, the folder's *.json files are read as
+	// FHIR Bundles.
+	var jsonFiles []string
+	if len(files) == 0 && manifest == nil {
+		if jsonFiles, err = bundleFiles(ehrDir); err != nil {
+			return err
+		}
+	}
 	var crmFiles []string
 	for _, e := range crm.Entities {
 		if p := crmFile(crmDir, e.Name); p != "" {
@@ -221,8 +231,8 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	}
 	// A manifest is input even when it lists no files: an incremental export
 	// in which nothing changed, or only deletions.
-	if len(files) == 0 && len(crmFiles) == 0 && manifest == nil {
-		return fmt.Errorf("%w in %s (expected ehr/*.ndjson and/or crm/*.csv)", ErrNoInput, o.Dir)
+	if len(files) == 0 && len(jsonFiles) == 0 && len(crmFiles) == 0 && manifest == nil {
+		return fmt.Errorf("%w in %s (expected ehr/*.ndjson, ehr/*.json Bundles and/or crm/*.csv)", ErrNoInput, o.Dir)
 	}
 	asOf := res.Started
 	if manifest != nil && manifest.TransactionTime != "" {
@@ -258,6 +268,14 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 		return p
 	}
 	var skipped []*Count
+	var bundles *bundleInput
+	if len(jsonFiles) > 0 {
+		bundles = readBundles(jsonFiles, loadable, q, rel)
+		for typ, n := range bundles.skipped {
+			skipped = append(skipped, &Count{Source: "ehr", Entity: typ, Skipped: n})
+			log.Info("resource type not loaded", "type", typ, "files", len(jsonFiles), "records", n)
+		}
+	}
 	for typ, fs := range files {
 		if loadable[typ] {
 			continue
@@ -295,12 +313,21 @@ func (j *FilesJob) load(ctx context.Context, res *Result, log *slog.Logger) erro
 	}
 	for _, ent := range entities {
 		fs := files[ent.Type]
-		if len(fs) == 0 {
+		var recs []bundleRecord
+		if bundles != nil {
+			recs = bundles.byType[ent.Type]
+		}
+		if len(fs) == 0 && len(recs) == 0 {
 			continue
 		}
 		cnt := &Count{Source: "ehr", Entity: ent.Type}
 		res.Counts = append(res.Counts, cnt)
-		next := ndjsonRecords(fs, ent, fm, q, cnt, rel, o.BatchSize, o.Workers)
+		var next store.Produce
+		if bundles != nil {
+			next = bundleRecords(recs, ent, fm, q, cnt, o.BatchSize)
+		} else {
+			next = ndjsonRecords(fs, ent, fm, q, cnt, rel, o.BatchSize, o.Workers)
+		}
 		n, err := tx.Upsert(ctx, ent.Table, store.NewRecordStream(ctx, ent.Table, next))
 		if err != nil {
 			return fmt.Errorf("%s: %w", ent.Type, err)

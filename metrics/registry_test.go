@@ -6,7 +6,9 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -18,8 +20,18 @@ func TestLoadBuiltin(t *testing.T) {
 	for _, d := range reg.List() {
 		names = append(names, d.Name)
 	}
-	if want := []string{"no_show_rate"}; !reflect.DeepEqual(names, want) {
-		t.Fatalf("metrics = %v, want %v", names, want)
+	// Every shipped file is a metric, named after it, listed by name.
+	files, err := fs.Glob(Builtin, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantNames []string
+	for _, f := range files {
+		wantNames = append(wantNames, strings.TrimSuffix(f, ".sql"))
+	}
+	sort.Strings(wantNames)
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Fatalf("metrics = %v, want %v", names, wantNames)
 	}
 	d, _ := reg.Get("no_show_rate")
 	target := 0.10
@@ -49,10 +61,35 @@ func TestLoadBuiltin(t *testing.T) {
 	for _, m := range reg.Macros() {
 		macros = append(macros, m.Name)
 	}
-	// age_band calls age_years, so age_years must be created first
+	// Every shipped macro is installed once, and each after the macros it
+	// calls: age_band calls age_years, so age_years must be created first
 	// although it sorts after it.
-	if want := []string{"age_years", "appointments_as_of", "payer_at", "age_band"}; !reflect.DeepEqual(macros, want) {
-		t.Errorf("macro install order = %v, want %v", macros, want)
+	macroFiles, err := fs.Glob(Builtin, MacroDir+"/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantMacros []string
+	for _, f := range macroFiles {
+		wantMacros = append(wantMacros, strings.TrimSuffix(path.Base(f), ".sql"))
+	}
+	installed := append([]string(nil), macros...)
+	sort.Strings(installed)
+	if !reflect.DeepEqual(installed, wantMacros) {
+		t.Errorf("macros installed = %v, want %v", installed, wantMacros)
+	}
+	pos := map[string]int{}
+	for i, m := range macros {
+		pos[m] = i
+	}
+	if pos["age_years"] > pos["age_band"] {
+		t.Errorf("macro install order = %v: age_band before age_years, which it calls", macros)
+	}
+	for _, m := range reg.Macros() {
+		for _, callee := range macros {
+			if callee != m.Name && regexp.MustCompile(`\b`+callee+`\s*\(`).MatchString(m.SQL) && pos[callee] > pos[m.Name] {
+				t.Errorf("macro %s is installed before %s, which it calls", m.Name, callee)
+			}
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -279,13 +280,37 @@ func TestHealthz(t *testing.T) {
 func TestMetricsList(t *testing.T) {
 	e := newEnv(t, true, Options{})
 	code, _, body := e.get(t, "/api/v1/metrics")
-	want := `{"metrics":[{"name":"no_show_rate","title":"Appointment no-show rate",
+	// One entry per shipped metric, by name; no_show_rate's in full.
+	want := `{"name":"no_show_rate","title":"Appointment no-show rate",
 		"description":"Share of appointments due to happen in the period (booked, arrived, checked-in, fulfilled or noshow) that ended as a no-show.",
 		"unit":"ratio","kind":"ratio","direction":"lower_is_better","target":0.1,"grain":"month",
 		"dimensions":["clinic","age_band","sex","payer"],
-		"spec":"MEASURES.md \"Appointments\"; FHIR R4 AppointmentStatus","version":1}]}`
-	if code != 200 || compact(t, body) != compact(t, want) {
-		t.Errorf("list = %d\n%s\nwant\n%s", code, compact(t, body), compact(t, want))
+		"spec":"MEASURES.md \"Appointments\"; FHIR R4 AppointmentStatus","version":1}`
+	var list struct {
+		Metrics []json.RawMessage `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil {
+		t.Fatalf("list = %d %v\n%s", code, err, body)
+	}
+	var names []string
+	for _, m := range list.Metrics {
+		var d struct{ Name string }
+		json.Unmarshal(m, &d)
+		names = append(names, d.Name)
+		if d.Name == "no_show_rate" && compact(t, string(m)) != compact(t, want) {
+			t.Errorf("no_show_rate =\n%s\nwant\n%s", compact(t, string(m)), compact(t, want))
+		}
+	}
+	files, err := fs.Glob(metrics.Builtin, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantNames []string
+	for _, f := range files {
+		wantNames = append(wantNames, strings.TrimSuffix(f, ".sql"))
+	}
+	if fmt.Sprint(names) != fmt.Sprint(wantNames) {
+		t.Errorf("metrics listed %v, want %v", names, wantNames)
 	}
 }
 

@@ -1,0 +1,60 @@
+-- name: cms165_bp_controlled
+-- title: Controlling high blood pressure (CMS165)
+-- description: Share of patients 18-85 with essential hypertension and an outpatient visit in the calendar year, not excluded (hospice, renal, pregnancy, palliative care, frailty, nursing home), whose most recent blood pressure of the year was below 140/90 mmHg.
+-- unit: ratio
+-- kind: ratio
+-- direction: higher_is_better
+-- grain: year
+-- dimensions: age_band, sex, payer
+-- spec: MEASURES.md "CMS165"; eCQM CMS165 ControllingHighBloodPressureFHIR 0.1.000 (docs/cms165.md)
+-- version: 1
+
+-- The measurement period is a calendar year: one row per patient and year in
+-- the denominator and not excluded, dated 31 December so that a query over a
+-- year (grain year) reports that year's performance rate. Candidate years
+-- are those in which the patient has an encounter, since the initial
+-- population needs a qualifying encounter during the year.
+-- Denominator = initial population (cms165_initial_population); rows of
+-- excluded patients (cms165_denominator_exclusion) are left out, as eCQM
+-- proportion scoring removes them from the denominator; the numerator is
+-- cms165_numerator. The populations are macros (metrics/macros) so that the
+-- per-patient check against the published test deck (cms165_test.go)
+-- evaluates the very same rules.
+-- The aliases here (enc, per, pt, cand) differ from the names inside the
+-- macros, which DuckDB expands in place (docs/cms165.md).
+-- Age, and the age band and payer dimensions, are taken on the last day of
+-- the year. A patient aged 90 or over when the data was loaded has no birth
+-- date in the warehouse (PRIVACY.md), so no age: left out of the initial
+-- population, which requires 18 to 85.
+WITH periods AS (
+    SELECT DISTINCT
+        enc.patient_id,
+        make_date(year(enc.start_ts), 1, 1)   AS mp_start,
+        make_date(year(enc.start_ts), 12, 31) AS mp_end
+    FROM encounters AS enc
+    WHERE enc.start_ts IS NOT NULL
+),
+candidates AS (
+    SELECT
+        per.patient_id,
+        per.mp_start,
+        per.mp_end,
+        pt.birth_date,
+        pt.age_90_plus,
+        pt.sex,
+        age_years(pt.birth_date, per.mp_end) AS age
+    FROM periods AS per
+    JOIN patients AS pt ON pt.patient_id = per.patient_id
+)
+SELECT
+    cand.mp_end                                                 AS period_date,
+    cand.patient_id                                             AS patient_id,
+    age_band(cand.birth_date, cand.age_90_plus, cand.mp_end)    AS age_band,
+    coalesce(cand.sex, 'unknown')                               AS sex,
+    payer_at(cand.patient_id, cand.mp_end)                      AS payer,
+    CASE WHEN cms165_numerator(cand.patient_id, cand.mp_start, cand.mp_end)
+         THEN 1 ELSE 0 END                                      AS numerator,
+    1                                                           AS denominator
+FROM candidates AS cand
+WHERE cms165_initial_population(cand.patient_id, cand.age, cand.mp_start, cand.mp_end)
+  AND NOT cms165_denominator_exclusion(cand.patient_id, cand.age, cand.mp_start, cand.mp_end)
