@@ -61,13 +61,20 @@ const (
 	GrainMonth   Grain = "month"
 	GrainQuarter Grain = "quarter"
 	GrainYear    Grain = "year"
+	// GrainRolling12 labels each month with the twelve months ending with
+	// it: the sums of that month and the eleven before.
+	GrainRolling12 Grain = "rolling12"
+	// GrainMeasurementYear groups by measurement year, twelve months from
+	// the engine's measurement-year start month (January by default, when it
+	// equals GrainYear but is labelled "MY2025").
+	GrainMeasurementYear Grain = "measurement_year"
 )
 
-var grains = []Grain{GrainMonth, GrainQuarter, GrainYear, GrainNone}
+var grains = []Grain{GrainMonth, GrainQuarter, GrainYear, GrainRolling12, GrainMeasurementYear, GrainNone}
 
 // units are the accepted values of the unit header key: what the value
 // measures.
-var units = []string{"ratio", "count", "days", "score"}
+var units = []string{"ratio", "count", "days", "score", "per_1000"}
 
 // Definition is one metric: its parsed header and its query.
 type Definition struct {
@@ -94,6 +101,22 @@ type Definition struct {
 	// no more of a date than its year; other metrics need dates of service
 	// and refuse to run on a warehouse loaded under the safe_harbor profile.
 	YearsOnly bool
+	// Scale multiplies numerator / denominator into the value (header
+	// "scale", default 1): 1000 for a rate per 1,000.
+	Scale float64
+	// HasValue is set when the query returns the optional value column: each
+	// row's measured value (a patient's PDC, last HbA1c …), kept with the
+	// patient-level membership.
+	HasValue bool
+	// Populations lists the optional eCQM population columns the query
+	// returns (initial_population, denominator_exclusion), in that order.
+	// Rows of excluded units then carry denominator 0; a FHIR MeasureReport
+	// is built from these sums.
+	Populations []string
+
+	// Hash identifies the definition's query and the macros it may call;
+	// materialised results are reused only while it is unchanged.
+	Hash string
 
 	// File is the path of the definition inside the loaded file system.
 	File string
@@ -131,6 +154,7 @@ var headerKeys = []struct {
 	{"spec", false},
 	{"version", true},
 	{"dates", false},
+	{"scale", false},
 }
 
 // Column names with a fixed meaning in the metric SQL contract, and names the
@@ -140,12 +164,22 @@ const (
 	colPatientID   = "patient_id"
 	colNumerator   = "numerator"
 	colDenominator = "denominator"
+
+	// Optional contract columns.
+	colValue                = "value"
+	colInitialPopulation    = "initial_population"
+	colDenominatorExclusion = "denominator_exclusion"
 )
+
+// populationCols are the optional eCQM population columns, in report order.
+var populationCols = []string{colInitialPopulation, colDenominatorExclusion}
 
 var reservedNames = map[string]bool{
 	colPeriodDate: true, colPatientID: true, colNumerator: true, colDenominator: true,
-	"period": true, "value": true, "suppressed": true,
+	"period": true, colValue: true, "suppressed": true, "scale": true,
+	colInitialPopulation: true, colDenominatorExclusion: true,
 	string(GrainMonth): true, string(GrainQuarter): true, string(GrainYear): true, string(GrainNone): true,
+	string(GrainRolling12): true, string(GrainMeasurementYear): true,
 }
 
 var (
@@ -163,7 +197,7 @@ type header struct {
 // stem) and returns the definition, where its parts are, and every problem
 // found. The query itself is checked against the database later.
 func parseDefinition(path, stem, text string) (*Definition, header, []error) {
-	d := &Definition{File: path, SQL: trimStatement(text)}
+	d := &Definition{File: path, SQL: trimStatement(text), Scale: 1}
 	var errs []error
 	fail := func(line int, format string, args ...any) {
 		errs = append(errs, &Error{File: path, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -252,12 +286,20 @@ func parseDefinition(path, stem, text string) (*Definition, header, []error) {
 		}
 		d.Version = v
 	}
+	if e, ok := seen["scale"]; ok {
+		v, err := strconv.ParseFloat(e.value, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			fail(e.line, "scale %q is not a positive number", e.value)
+		} else {
+			d.Scale = v
+		}
+	}
 	if e, ok := seen["target"]; ok && e.value != "" {
 		t, err := strconv.ParseFloat(e.value, 64)
 		switch {
 		case err != nil || math.IsInf(t, 0) || math.IsNaN(t):
 			fail(e.line, "target %q is not a number", e.value)
-		case d.Kind == KindRatio && (t < 0 || t > 1):
+		case d.Kind == KindRatio && d.Scale == 1 && (t < 0 || t > 1):
 			fail(e.line, "target %v is outside 0..1, the range of a ratio", t)
 		default:
 			d.Target = &t

@@ -57,6 +57,27 @@ type Meta struct {
 	Dims []string
 	// Filters are the dimension filters applied (nil when none).
 	Filters map[string]string
+	// Scale multiplies numerator / denominator into the value (1, or 1000
+	// for a rate per 1,000).
+	Scale float64
+	// Populations names the eCQM population sums each row carries in
+	// Row.Populations (nil for metrics without them).
+	Populations []string
+	// Materialised is set when the result was read from the snapshot's
+	// materialised membership or results rather than computed from the
+	// warehouse tables.
+	Materialised bool
+}
+
+// Value returns a cell's value: the numerator for a count, scale ×
+// numerator / denominator otherwise; ok is false when it is undefined (a
+// zero denominator).
+func (m *Meta) Value(numerator, denominator float64) (float64, bool) {
+	v, ok := m.Kind.Value(numerator, denominator)
+	if ok && m.Kind != KindCount && m.Scale != 0 && m.Scale != 1 {
+		v *= m.Scale
+	}
+	return v, ok
 }
 
 // Result is a metric's exact aggregates. It holds counts of any size and
@@ -67,6 +88,11 @@ type Result struct {
 	// Rows are sorted by period, then by dimension values. Groups without
 	// any row in the range do not appear.
 	Rows []Row
+	// Months holds, for a rolling12 result, the monthly sums it was built
+	// from (same dimensions and filters, from eleven months before From to
+	// To): disclosure control hides a rolling cell unless every month in its
+	// window can be shown (Publish).
+	Months *Result
 }
 
 // Row is one group's aggregates.
@@ -80,6 +106,8 @@ type Row struct {
 	Dims        []string
 	Numerator   float64
 	Denominator float64
+	// Populations holds one sum per Meta.Populations entry.
+	Populations []float64
 }
 
 // EngineOptions tune an Engine; the zero value is fine.
@@ -89,6 +117,9 @@ type EngineOptions struct {
 	// Now is the clock used to ignore future-dated data when finding the
 	// default range (default time.Now).
 	Now func() time.Time
+	// MeasurementYearStart is the first month of a measurement year, for
+	// the measurement_year grain (default January).
+	MeasurementYearStart time.Month
 }
 
 // Engine computes metrics from the current registry. It caches results per
@@ -99,6 +130,7 @@ type Engine struct {
 	reg      atomic.Pointer[Registry]
 	reloadMu sync.Mutex
 	now      func() time.Time
+	myStart  time.Month
 	results  *lru[cacheKey, *Result]
 	latest   *lru[cacheKey, time.Time] // last data date ≤ today, zero for none
 }
@@ -118,9 +150,13 @@ func NewEngine(db Source, reg *Registry, opts EngineOptions) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MeasurementYearStart < time.January || opts.MeasurementYearStart > time.December {
+		opts.MeasurementYearStart = time.January
+	}
 	e := &Engine{
 		db:      db,
 		now:     opts.Now,
+		myStart: opts.MeasurementYearStart,
 		results: newLRU[cacheKey, *Result](opts.CacheSize),
 		latest:  newLRU[cacheKey, time.Time](opts.CacheSize),
 	}
@@ -280,6 +316,9 @@ func (e *Engine) needDates(ctx context.Context, d *Definition) error {
 	return nil
 }
 
+// Snapshot returns the newest committed snapshot of the warehouse.
+func (e *Engine) Snapshot(ctx context.Context) (int64, error) { return e.snapshot(ctx) }
+
 func (e *Engine) snapshot(ctx context.Context) (int64, error) {
 	id, err := e.db.Snapshot(ctx)
 	if err != nil {
@@ -369,18 +408,37 @@ func (e *Engine) lastDataDate(ctx context.Context, reg *Registry, d *Definition)
 	return dateOnly(last.Time), nil
 }
 
-var periodExpr = map[Grain]string{
-	GrainMonth:   "CAST(date_trunc('month', period_date) AS DATE)",
-	GrainQuarter: "CAST(date_trunc('quarter', period_date) AS DATE)",
-	GrainYear:    "CAST(date_trunc('year', period_date) AS DATE)",
+// periodSQL returns the SQL expression giving the first day of the period
+// of grain g holding period_date, or "" for GrainNone and GrainRolling12
+// (which buildSQL handles by months).
+func periodSQL(g Grain, myStart time.Month) string {
+	switch g {
+	case GrainMonth:
+		return "CAST(date_trunc('month', period_date) AS DATE)"
+	case GrainQuarter:
+		return "CAST(date_trunc('quarter', period_date) AS DATE)"
+	case GrainYear:
+		return "CAST(date_trunc('year', period_date) AS DATE)"
+	case GrainMeasurementYear:
+		if myStart <= time.January {
+			return "CAST(date_trunc('year', period_date) AS DATE)"
+		}
+		return fmt.Sprintf("make_date(CAST(year(period_date) AS INTEGER) - CASE WHEN month(period_date) < %[1]d THEN 1 ELSE 0 END, %[1]d, 1)", int(myStart))
+	}
+	return ""
 }
 
-// buildSQL wraps d's query: it filters period_date to the range and the
-// dimension filters (all values bound as parameters), groups by the period
-// and the requested dimensions (identifiers from the definition's validated
-// allow-list, never from the request text) and sums numerator and
-// denominator.
-func buildSQL(d *Definition, p plan) (string, []any) {
+// grouped reports whether rows of grain g carry a period.
+func grouped(g Grain) bool { return g != GrainNone && g != "" }
+
+// buildSQL wraps source (d's query, or its materialised membership): it
+// filters period_date to the range and the dimension filters (all values
+// bound as parameters), groups by the period and the requested dimensions
+// (identifiers from the definition's validated allow-list, never from the
+// request text) and sums numerator and denominator, and the population
+// columns when d has them. A rolling12 grain sums months first, from eleven
+// months before from on, then adds each month's eleven predecessors to it.
+func buildSQL(d *Definition, p plan, source string, myStart time.Month) (string, []any) {
 	dims := append([]string(nil), p.by...)
 	for _, f := range p.filters {
 		if !contains(dims, f.dim) {
@@ -392,31 +450,80 @@ func buildSQL(d *Definition, p plan) (string, []any) {
 	for _, dim := range dims {
 		fmt.Fprintf(&inner, ", coalesce(CAST(%[1]s AS VARCHAR), 'unknown') AS %[1]s", quoteIdent(dim))
 	}
-	inner.WriteString(", CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator FROM (\n")
-	inner.WriteString(d.SQL)
+	inner.WriteString(", CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator")
+	for _, c := range d.Populations {
+		fmt.Fprintf(&inner, ", CAST(%[1]s AS DOUBLE) AS %[1]s", quoteIdent(c))
+	}
+	inner.WriteString(" FROM (\n")
+	inner.WriteString(source)
 	inner.WriteString("\n) AS metric")
 
+	sums := "sum(numerator), sum(denominator)"
+	for _, c := range d.Populations {
+		sums += fmt.Sprintf(", sum(%s)", quoteIdent(c))
+	}
+	where := func(q *strings.Builder, args []any) []any {
+		for _, f := range p.filters {
+			fmt.Fprintf(q, " AND %s = ?", quoteIdent(f.dim))
+			args = append(args, f.value)
+		}
+		return args
+	}
+	var byList strings.Builder
+	for _, dim := range p.by {
+		byList.WriteString(", ")
+		byList.WriteString(quoteIdent(dim))
+	}
+
+	var q strings.Builder
+	var args []any
+	if p.grain == GrainRolling12 {
+		q.WriteString("WITH months AS (SELECT CAST(date_trunc('month', period_date) AS DATE) AS period_start")
+		q.WriteString(byList.String())
+		q.WriteString(", sum(numerator) AS numerator, sum(denominator) AS denominator")
+		for i, c := range d.Populations {
+			fmt.Fprintf(&q, ", sum(%s) AS pop%d", quoteIdent(c), i)
+		}
+		q.WriteString(" FROM (\n")
+		q.WriteString(inner.String())
+		q.WriteString("\n) AS m WHERE period_date BETWEEN CAST(date_trunc('month', CAST(? AS DATE)) - INTERVAL 11 MONTH AS DATE) AND CAST(? AS DATE)")
+		args = where(&q, []any{day(p.from), day(p.to)})
+		q.WriteString(" GROUP BY ALL),\n")
+		q.WriteString("ends AS (SELECT CAST(unnest(generate_series(CAST(date_trunc('month', CAST(? AS DATE)) AS TIMESTAMP), CAST(? AS TIMESTAMP), INTERVAL 1 MONTH)) AS DATE) AS period_start)\n")
+		args = append(args, day(p.from), day(p.to))
+		q.WriteString("SELECT ends.period_start")
+		for _, dim := range p.by {
+			fmt.Fprintf(&q, ", months.%s", quoteIdent(dim))
+		}
+		q.WriteString(", sum(months.numerator), sum(months.denominator)")
+		for i := range d.Populations {
+			fmt.Fprintf(&q, ", sum(months.pop%d)", i)
+		}
+		q.WriteString(" FROM ends JOIN months ON months.period_start BETWEEN CAST(ends.period_start - INTERVAL 11 MONTH AS DATE) AND ends.period_start")
+		q.WriteString(" GROUP BY ")
+		q.WriteString(positions(1 + len(p.by)))
+		q.WriteString(" ORDER BY ")
+		q.WriteString(positions(1 + len(p.by)))
+		return q.String(), args
+	}
+
 	var groups []string
-	if expr, ok := periodExpr[p.grain]; ok {
+	if expr := periodSQL(p.grain, myStart); expr != "" {
 		groups = append(groups, expr)
 	}
 	for _, dim := range p.by {
 		groups = append(groups, quoteIdent(dim))
 	}
-	var q strings.Builder
 	q.WriteString("SELECT ")
 	for _, g := range groups {
 		q.WriteString(g)
 		q.WriteString(", ")
 	}
-	q.WriteString("sum(numerator), sum(denominator) FROM (\n")
+	q.WriteString(sums)
+	q.WriteString(" FROM (\n")
 	q.WriteString(inner.String())
 	q.WriteString("\n) AS m WHERE period_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)")
-	args := []any{day(p.from), day(p.to)}
-	for _, f := range p.filters {
-		fmt.Fprintf(&q, " AND %s = ?", quoteIdent(f.dim))
-		args = append(args, f.value)
-	}
+	args = where(&q, []any{day(p.from), day(p.to)})
 	if len(groups) > 0 {
 		q.WriteString(" GROUP BY ")
 		q.WriteString(positions(len(groups)))
@@ -439,11 +546,12 @@ func positions(n int) string {
 // quoteIdent quotes an identifier already validated against identRE.
 func quoteIdent(s string) string { return `"` + s + `"` }
 
-func (e *Engine) run(ctx context.Context, reg *Registry, d *Definition, p plan, snap int64) (*Result, error) {
+func (e *Engine) newResult(d *Definition, p plan, snap int64) *Result {
 	res := &Result{Meta: Meta{
 		Metric: d.Name, Title: d.Title, Unit: d.Unit, Kind: d.Kind, Direction: d.Direction,
 		Target: d.Target, Version: d.Version, SnapshotID: snap,
 		From: p.from, To: p.to, Grain: p.grain, Dims: p.by,
+		Scale: d.Scale, Populations: d.Populations,
 	}}
 	if len(p.filters) > 0 {
 		res.Filters = map[string]string{}
@@ -451,35 +559,36 @@ func (e *Engine) run(ctx context.Context, reg *Registry, d *Definition, p plan, 
 			res.Filters[f.dim] = f.value
 		}
 	}
-	query, args := buildSQL(d, p)
-	_, grouped := periodExpr[p.grain]
+	return res
+}
+
+func (e *Engine) run(ctx context.Context, reg *Registry, d *Definition, p plan, snap int64) (*Result, error) {
+	res := e.newResult(d, p, snap)
 	err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
-		rows, err := conn.QueryContext(ctx, query, args...)
+		mat, err := materialised(ctx, conn, d, snap)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r Row
-			dst := make([]any, 0, len(p.by)+3)
-			if grouped {
-				dst = append(dst, &r.PeriodStart)
-			}
-			r.Dims = make([]string, len(p.by))
-			for i := range r.Dims {
-				dst = append(dst, &r.Dims[i])
-			}
-			dst = append(dst, &r.Numerator, &r.Denominator)
-			if err := rows.Scan(dst...); err != nil {
+		source := d.SQL
+		if mat {
+			res.Materialised = true
+			if ok, err := e.fromResults(ctx, conn, d, p, res); ok || err != nil {
 				return err
 			}
-			if grouped {
-				r.PeriodStart = dateOnly(r.PeriodStart)
-				r.Period = PeriodLabel(p.grain, r.PeriodStart)
-			}
-			res.Rows = append(res.Rows, r)
+			source = "SELECT * FROM " + memberTable(d.Name)
 		}
-		return rows.Err()
+		if err := e.query(ctx, conn, d, p, source, res); err != nil {
+			return err
+		}
+		if p.grain == GrainRolling12 {
+			mp := p
+			mp.grain = GrainMonth
+			mp.from = time.Date(p.from.Year(), p.from.Month()-11, 1, 0, 0, 0, 0, time.UTC)
+			res.Months = e.newResult(d, mp, snap)
+			res.Months.Materialised = mat
+			return e.query(ctx, conn, d, mp, source, res.Months)
+		}
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -490,9 +599,52 @@ func (e *Engine) run(ctx context.Context, reg *Registry, d *Definition, p plan, 
 	return res, nil
 }
 
+// query runs p over source on conn and appends the rows to res.
+func (e *Engine) query(ctx context.Context, conn *sql.Conn, d *Definition, p plan, source string, res *Result) error {
+	query, args := buildSQL(d, p, source, e.myStart)
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Row
+		dst := make([]any, 0, len(p.by)+3+len(d.Populations))
+		if grouped(p.grain) {
+			dst = append(dst, &r.PeriodStart)
+		}
+		r.Dims = make([]string, len(p.by))
+		for i := range r.Dims {
+			dst = append(dst, &r.Dims[i])
+		}
+		dst = append(dst, &r.Numerator, &r.Denominator)
+		if len(d.Populations) > 0 {
+			r.Populations = make([]float64, len(d.Populations))
+			for i := range r.Populations {
+				dst = append(dst, &r.Populations[i])
+			}
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return err
+		}
+		if grouped(p.grain) {
+			r.PeriodStart = dateOnly(r.PeriodStart)
+			r.Period = PeriodLabelMY(p.grain, r.PeriodStart, e.myStart)
+		}
+		res.Rows = append(res.Rows, r)
+	}
+	return rows.Err()
+}
+
 // PeriodLabel formats the period of grain g starting on start: "2025-01",
-// "2025-Q1", "2025"; "" for GrainNone.
-func PeriodLabel(g Grain, start time.Time) string {
+// "2025-Q1", "2025", "2024-04..2025-03" (rolling12: the twelve months ending
+// with start's month), "MY2025" (the measurement year ending in 2025); ""
+// for GrainNone.
+func PeriodLabel(g Grain, start time.Time) string { return PeriodLabelMY(g, start, time.January) }
+
+// PeriodLabelMY is PeriodLabel for measurement years starting in month
+// myStart.
+func PeriodLabelMY(g Grain, start time.Time, myStart time.Month) string {
 	switch g {
 	case GrainMonth:
 		return start.Format("2006-01")
@@ -500,18 +652,27 @@ func PeriodLabel(g Grain, start time.Time) string {
 		return fmt.Sprintf("%d-Q%d", start.Year(), (int(start.Month())-1)/3+1)
 	case GrainYear:
 		return start.Format("2006")
+	case GrainRolling12:
+		return start.AddDate(0, -11, 0).Format("2006-01") + ".." + start.Format("2006-01")
+	case GrainMeasurementYear:
+		return fmt.Sprintf("MY%d", start.AddDate(1, 0, -1).Year())
 	}
 	return ""
 }
 
 // Periods lists the starts of every period of grain g that overlaps
 // from..to, in order (nil for GrainNone): the x axis of a chart, including
-// periods without data.
-func Periods(g Grain, from, to time.Time) []time.Time {
+// periods without data. Rolling12 periods are labelled by their last month,
+// so they step by months; measurement years start in January here (see
+// PeriodsMY).
+func Periods(g Grain, from, to time.Time) []time.Time { return PeriodsMY(g, from, to, time.January) }
+
+// PeriodsMY is Periods for measurement years starting in month myStart.
+func PeriodsMY(g Grain, from, to time.Time, myStart time.Month) []time.Time {
 	var step func(time.Time) time.Time
 	var start time.Time
 	switch g {
-	case GrainMonth:
+	case GrainMonth, GrainRolling12:
 		start = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
 		step = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
 	case GrainQuarter:
@@ -519,6 +680,13 @@ func Periods(g Grain, from, to time.Time) []time.Time {
 		step = func(t time.Time) time.Time { return t.AddDate(0, 3, 0) }
 	case GrainYear:
 		start = time.Date(from.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		step = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
+	case GrainMeasurementYear:
+		y := from.Year()
+		if from.Month() < myStart {
+			y--
+		}
+		start = time.Date(y, myStart, 1, 0, 0, 0, 0, time.UTC)
 		step = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
 	default:
 		return nil

@@ -162,7 +162,7 @@ func TestComputeMeta(t *testing.T) {
 		Metric: "no_show_rate", Title: "Appointment no-show rate", Unit: "ratio", Kind: KindRatio,
 		Direction: LowerIsBetter, Target: &target, Version: 1, SnapshotID: 3,
 		From: date("2025-01-01"), To: date("2025-02-28"), Grain: GrainMonth, Dims: []string{"clinic"},
-		Filters: map[string]string{"clinic": "clinic-02"},
+		Filters: map[string]string{"clinic": "clinic-02"}, Scale: 1,
 	}
 	if !reflect.DeepEqual(res.Meta, want) {
 		t.Errorf("meta =\n%+v\nwant\n%+v", res.Meta, want)
@@ -239,7 +239,7 @@ func TestComputeErrors(t *testing.T) {
 		{"grain as a dimension", Query{By: []string{"month"}}, ErrInvalid,
 			`no_show_rate has no dimension "month"; its dimensions are: clinic, age_band, sex, payer`},
 		{"dimension twice", Query{By: []string{"clinic", "clinic"}}, ErrInvalid, `dimension "clinic" is listed twice`},
-		{"unknown grain", Query{Grain: "week"}, ErrInvalid, `grain "week" is not one of month, quarter, year, none`},
+		{"unknown grain", Query{Grain: "week"}, ErrInvalid, `grain "week" is not one of month, quarter, year, rolling12, measurement_year, none`},
 		{"unknown filter", Query{Filters: map[string]string{"zip": "123"}}, ErrInvalid,
 			`no_show_rate has no dimension "zip"; its dimensions are: clinic, age_band, sex, payer`},
 		{"empty filter", Query{Filters: map[string]string{"clinic": ""}}, ErrInvalid, `filter clinic has an empty value`},

@@ -35,9 +35,13 @@ func openStore(t *testing.T, fixtures ...string) *store.DB {
 // snapshot.
 func commitSnapshot(t *testing.T, db *store.DB, id int64) {
 	t.Helper()
+	run := fmt.Sprintf("run-%d", id)
 	_, err := db.ExecContext(context.Background(), `INSERT INTO etl_runs VALUES
-		(?, ?, 'files', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, NULL, TIMESTAMP '2025-03-31 23:59:59', NULL, NULL)`, fmt.Sprintf("run-%d", id), id)
+		(?, ?, 'files', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, NULL, TIMESTAMP '2025-03-31 23:59:59', NULL, NULL)`, run, id)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(context.Background(), `INSERT INTO etl_run_counts VALUES (?, 'ehr', 'Appointment', 0, 0, 0, 0)`, run); err != nil {
 		t.Fatal(err)
 	}
 }

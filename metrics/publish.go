@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/carelens/carelens/internal/disclosure"
@@ -49,6 +50,9 @@ const periodDim = "period"
 // returns them: a cell hidden alone in a line is complemented, so no small
 // count is recovered by subtracting the visible cells from such a total.
 func Publish(r *Result, p disclosure.Policy) (*Published, error) {
+	if r.Grain == GrainRolling12 {
+		return publishRolling(r, p)
+	}
 	t := disclosure.Table{NumeratorIsCount: r.Kind.NumeratorIsCount()}
 	grained := r.Grain != GrainNone && r.Grain != ""
 	if grained {
@@ -72,12 +76,49 @@ func Publish(r *Result, p disclosure.Policy) (*Published, error) {
 	pub := &Published{Meta: r.Meta, Threshold: p.Threshold(), grained: grained, protected: prot}
 	pub.Rows = make([]Cell, len(r.Rows))
 	for i, row := range r.Rows {
-		pub.Rows[i] = publishCell(r.Kind, row.Period, row.PeriodStart, row.Dims, row.Numerator, row.Denominator, prot.Cells[i])
+		pub.Rows[i] = publishCell(&r.Meta, row.Period, row.PeriodStart, row.Dims, row.Numerator, row.Denominator, prot.Cells[i])
 	}
 	return pub, nil
 }
 
-func publishCell(k Kind, period string, start time.Time, dims []string, num, den float64, m disclosure.Mask) Cell {
+// publishRolling publishes a rolling12 result. Neighbouring windows overlap
+// in eleven months, so the difference of two shown windows is the
+// difference of two months, and from the first window of the data on, the
+// windows give away every month. A window is therefore shown only when each
+// of its twelve months is shown in the monthly table (r.Months) after
+// disclosure control with its margins: what the windows reveal, the monthly
+// table already does.
+func publishRolling(r *Result, p disclosure.Policy) (*Published, error) {
+	if r.Months == nil {
+		return nil, fmt.Errorf("metric %s: a rolling12 result without its months cannot be published", r.Metric)
+	}
+	months, err := Publish(r.Months, p)
+	if err != nil {
+		return nil, err
+	}
+	hidden := map[string]bool{}
+	for _, c := range months.Rows {
+		if c.Suppressed {
+			hidden[c.Period+"\x00"+strings.Join(c.Dims, "\x00")] = true
+		}
+	}
+	pub := &Published{Meta: r.Meta, Threshold: p.Threshold(), grained: true}
+	pub.Rows = make([]Cell, len(r.Rows))
+	for i, row := range r.Rows {
+		var m disclosure.Mask
+		for k := 0; k < 12; k++ {
+			month := PeriodLabel(GrainMonth, row.PeriodStart.AddDate(0, -k, 0))
+			if hidden[month+"\x00"+strings.Join(row.Dims, "\x00")] {
+				m = disclosure.Mask{Numerator: true, Denominator: true, Value: true}
+				break
+			}
+		}
+		pub.Rows[i] = publishCell(&r.Meta, row.Period, row.PeriodStart, row.Dims, row.Numerator, row.Denominator, m)
+	}
+	return pub, nil
+}
+
+func publishCell(meta *Meta, period string, start time.Time, dims []string, num, den float64, m disclosure.Mask) Cell {
 	c := Cell{Period: period, PeriodStart: start, Dims: dims, Suppressed: m.Suppressed()}
 	if !m.Numerator {
 		c.Numerator = &num
@@ -85,7 +126,7 @@ func publishCell(k Kind, period string, start time.Time, dims []string, num, den
 	if !m.Denominator {
 		c.Denominator = &den
 	}
-	if v, ok := k.Value(num, den); ok && !m.Value {
+	if v, ok := meta.Value(num, den); ok && !m.Value {
 		c.Value = &v
 	}
 	return c
@@ -97,6 +138,9 @@ func publishCell(k Kind, period string, start time.Time, dims []string, num, den
 // with the rows. For a filtered result, totals cover all values of the
 // dimensions summed over, not only the filtered ones.
 func (p *Published) Totals(over ...string) ([]Cell, error) {
+	if p.protected == nil {
+		return nil, invalidf("a %s result has no totals: its periods overlap; ask for the totals at another grain", p.Grain)
+	}
 	names := p.Dims
 	if p.grained {
 		names = append([]string{periodDim}, p.Dims...)
@@ -137,7 +181,7 @@ func (p *Published) Totals(over ...string) ([]Cell, error) {
 		for i, d := range p.Dims {
 			dims[i] = at[d]
 		}
-		out = append(out, publishCell(p.Kind, period, start, dims, c.Numerator, c.Denominator, m))
+		out = append(out, publishCell(&p.Meta, period, start, dims, c.Numerator, c.Denominator, m))
 	}
 	return out, nil
 }

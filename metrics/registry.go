@@ -155,6 +155,11 @@ func Load(ctx context.Context, fsys fs.FS, db DB) (*Registry, []error) {
 		pending = next
 	}
 
+	// DuckDB binds some calls (inside subqueries) only when a macro is
+	// used, so a macro can be created before one it calls: order them by
+	// the calls their text makes, so installing in order never depends on
+	// that.
+	installed = orderMacros(installed)
 	for _, p := range defs {
 		errs = append(errs, checkQuery(ctx, conn, p.def, p.hdr, p.ok)...)
 	}
@@ -163,6 +168,7 @@ func Load(ctx context.Context, fsys fs.FS, db DB) (*Registry, []error) {
 	}
 	r := &Registry{defs: map[string]*Definition{}, macros: installed}
 	for _, p := range defs {
+		p.def.Hash = definitionHash(p.def, installed)
 		r.defs[p.def.Name] = p.def
 		r.list = append(r.list, p.def)
 	}
@@ -287,9 +293,27 @@ func checkQuery(ctx context.Context, conn *sql.Conn, d *Definition, h header, hd
 			fail(h.lines["dimensions"], "dimension %q is not a column of the query", dim)
 		}
 	}
+	d.HasValue, d.Populations = false, nil
+	if typ, ok := types[colValue]; ok {
+		if !numericType(typ) && typ != "NULL" {
+			fail(h.body, "column %s is %s, want a number", colValue, typ)
+		}
+		d.HasValue = true
+	}
+	for _, c := range populationCols {
+		if typ, ok := types[c]; ok {
+			if !numericType(typ) {
+				fail(h.body, "column %s is %s, want a number (0 or 1)", c, typ)
+			}
+			d.Populations = append(d.Populations, c)
+		}
+	}
+	if len(d.Populations) == 1 {
+		fail(h.body, "columns %s go together: return both or neither", strings.Join(populationCols, " and "))
+	}
 	for _, c := range cols {
 		switch c.name {
-		case colPeriodDate, colPatientID, colNumerator, colDenominator:
+		case colPeriodDate, colPatientID, colNumerator, colDenominator, colValue, colInitialPopulation, colDenominatorExclusion:
 		default:
 			if !d.HasDimension(c.name) {
 				fail(h.body, "column %q is neither a declared dimension nor one of %s, %s, %s, %s",
@@ -356,4 +380,36 @@ func dbError(file string, fallback int, err error) error {
 	}
 	msg, _, _ = strings.Cut(msg, "\n")
 	return &Error{File: file, Line: line, Msg: msg}
+}
+
+// orderMacros returns ms with every macro after the macros its text calls
+// (a stable depth-first order; a cycle, which DuckDB would reject when
+// used, keeps the given order).
+func orderMacros(ms []Macro) []Macro {
+	calls := make([][]int, len(ms))
+	for i, m := range ms {
+		for j, callee := range ms {
+			if i != j && regexp.MustCompile(`\b`+regexp.QuoteMeta(callee.Name)+`\s*\(`).MatchString(m.SQL) {
+				calls[i] = append(calls[i], j)
+			}
+		}
+	}
+	state := make([]int, len(ms)) // 0 new, 1 visiting, 2 done
+	out := make([]Macro, 0, len(ms))
+	var visit func(i int)
+	visit = func(i int) {
+		if state[i] != 0 {
+			return
+		}
+		state[i] = 1
+		for _, j := range calls[i] {
+			visit(j)
+		}
+		state[i] = 2
+		out = append(out, ms[i])
+	}
+	for i := range ms {
+		visit(i)
+	}
+	return out
 }

@@ -47,10 +47,15 @@ func TestLoadBuiltin(t *testing.T) {
 		Dimensions:  []string{"clinic", "age_band", "sex", "payer"},
 		Spec:        `MEASURES.md "Appointments"; FHIR R4 AppointmentStatus`,
 		Version:     1,
+		Scale:       1,
 		File:        "no_show_rate.sql",
 	}
 	got := *d
 	got.SQL = ""
+	if len(got.Hash) != 64 {
+		t.Errorf("hash %q", got.Hash)
+	}
+	got.Hash = ""
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("definition =\n%+v\nwant\n%+v", got, want)
 	}
@@ -108,10 +113,10 @@ func TestLoadBad(t *testing.T) {
 			`name_mismatch.sql:1: name "other_name" does not match the file name "name_mismatch"`,
 		},
 		"bad_values.sql": {
-			`bad_values.sql:4: unit "percent" is not one of ratio, count, days, score`,
+			`bad_values.sql:4: unit "percent" is not one of ratio, count, days, score, per_1000`,
 			`bad_values.sql:5: kind "percentage" is not one of ratio, count, mean, score`,
 			`bad_values.sql:6: direction "down" is not one of higher_is_better, lower_is_better`,
-			`bad_values.sql:8: grain "week" is not one of month, quarter, year, none`,
+			`bad_values.sql:8: grain "week" is not one of month, quarter, year, rolling12, measurement_year, none`,
 			`bad_values.sql:10: version "1.5" is not a positive integer`,
 			`bad_values.sql:7: target "high" is not a number`,
 		},

@@ -61,7 +61,7 @@ func TestEndToEnd(t *testing.T) {
 	defer wh.Close()
 	c := config.Default()
 	c.AuditLog = filepath.Join(dir, "audit.log")
-	h, err := newHandler(ctx, c, wh, slog.New(slog.NewTextHandler(&logs, nil)))
+	h, _, err := newHandler(ctx, c, wh, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

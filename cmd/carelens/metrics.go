@@ -5,20 +5,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	iofs "io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/carelens/carelens/etl"
 	"github.com/carelens/carelens/internal/disclosure"
 	"github.com/carelens/carelens/internal/store"
 	"github.com/carelens/carelens/metrics"
 )
 
-const metricsUsage = `Usage: carelens metrics list              list the metric definitions
-       carelens metrics check [--db FILE] validate every definition against the warehouse schema
+const metricsUsage = `Usage: carelens metrics list [--defs DIR]   list the metric definitions
+       carelens metrics check [--db FILE] [--defs DIR]
+                                           validate every definition against the warehouse schema
        carelens metrics run NAME [--from DATE] [--to DATE] [--by month,clinic] [--json]
-                                           compute a metric (small counts suppressed, as in the API)`
+                                           compute a metric (small counts suppressed, as in the API)
+       carelens metrics test [--defs DIR] [--testdata DIR] [NAME...]
+                                           run the metrics' hand-worked fixtures (metrics/testdata)
+       carelens metrics refresh [--force]  materialise every metric's membership and results
+                                           on the newest snapshot (serve does it after each load)
+
+--defs DIR reads definitions (*.sql, macros/*.sql) from a folder instead of
+the ones built in: write a metric, check and test it, then rebuild.`
 
 func runMetrics(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -32,6 +43,10 @@ func runMetrics(ctx context.Context, e *env, args []string) error {
 		return runMetricsCheck(ctx, e, args[1:])
 	case "run":
 		return runMetricsRun(ctx, e, args[1:])
+	case "test":
+		return runMetricsTest(ctx, e, args[1:])
+	case "refresh":
+		return runMetricsRefresh(ctx, e, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stdout, metricsUsage)
 		return nil
@@ -44,7 +59,8 @@ func runMetrics(ctx context.Context, e *env, args []string) error {
 func schemaDB(ctx context.Context) (*store.DB, error) { return store.Open(ctx, ":memory:") }
 
 func runMetricsList(ctx context.Context, e *env, args []string) error {
-	fs, _ := newFlags(e, "metrics list", "metrics list")
+	fs, _ := newFlags(e, "metrics list", "metrics list [--defs DIR]")
+	defs := fs.String("defs", "", "read definitions from this folder (default: the built-in ones)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +69,7 @@ func runMetricsList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	reg, errs := metrics.Load(ctx, metrics.Builtin, db)
+	reg, errs := metrics.Load(ctx, defsFS(*defs), db)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -71,8 +87,9 @@ func runMetricsList(ctx context.Context, e *env, args []string) error {
 }
 
 func runMetricsCheck(ctx context.Context, e *env, args []string) error {
-	fs, cfgPath := newFlags(e, "metrics check", "metrics check [--db FILE]")
+	fs, cfgPath := newFlags(e, "metrics check", "metrics check [--db FILE] [--defs DIR]")
 	dbPath := fs.String("db", "", "check against this warehouse file (default: the current schema, in memory)")
+	defs := fs.String("defs", "", "read definitions from this folder (default: the built-in ones)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -90,7 +107,7 @@ func runMetricsCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	reg, errs := metrics.Load(ctx, metrics.Builtin, db)
+	reg, errs := metrics.Load(ctx, defsFS(*defs), db)
 	for _, err := range errs {
 		fmt.Fprintln(e.stderr, err)
 	}
@@ -184,4 +201,111 @@ func runMetricsRun(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Period, strings.Join(append(r.Dims, ""), "\t"), num(r.Numerator), num(r.Denominator), val)
 	}
 	return tw.Flush()
+}
+
+// defsFS returns the definitions to load: the folder dir, or the built-in
+// ones when dir is "".
+func defsFS(dir string) iofs.FS {
+	if dir == "" {
+		return metrics.Builtin
+	}
+	return os.DirFS(dir)
+}
+
+func runMetricsTest(ctx context.Context, e *env, args []string) error {
+	fs, _ := newFlags(e, "metrics test", "metrics test [--defs DIR] [--testdata DIR] [--valuesets DIR] [NAME...]")
+	defs := fs.String("defs", "", "read definitions from this folder (default: the built-in ones)")
+	testdata := fs.String("testdata", "metrics/testdata", "folder of fixtures, one folder per metric")
+	valuesets := fs.String("valuesets", "metrics/valuesets", "FHIR ValueSets every fixture loads (\"\" for none)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	names := fs.Args()
+	if len(names) == 0 {
+		var err error
+		if names, err = metrics.FixtureNames(*testdata); err != nil {
+			return fmt.Errorf("--testdata: %w", err)
+		}
+	}
+	opt := metrics.FixtureOptions{Defs: defsFS(*defs), Dir: *testdata, LoadValueSets: loadValueSets}
+	if *valuesets != "" {
+		opt.ValueSetDirs = []string{*valuesets}
+	}
+	failed := 0
+	for _, n := range names {
+		res, err := metrics.RunFixture(ctx, opt, n)
+		switch {
+		case err != nil:
+			failed++
+			fmt.Fprintf(e.stdout, "FAIL %s: %v\n", n, err)
+		case !res.OK():
+			failed++
+			fmt.Fprintf(e.stdout, "FAIL %s: %d of %d checks\n", n, len(res.Failures), res.Checks)
+			for _, f := range res.Failures {
+				fmt.Fprintf(e.stdout, "    %s\n", f)
+			}
+		default:
+			fmt.Fprintf(e.stdout, "ok   %s: %d checks\n", n, res.Checks)
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d passed, %d failed\n", len(names)-failed, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d metric fixture(s) failed", failed)
+	}
+	return nil
+}
+
+// loadValueSets loads FHIR ValueSets through the ETL's job, as `carelens
+// etl valuesets` does.
+func loadValueSets(ctx context.Context, db *store.DB, dirs []string) error {
+	_, err := etl.NewValueSetJob(etl.ValueSetOptions{Paths: dirs, DB: db}).Run(ctx)
+	return err
+}
+
+func runMetricsRefresh(ctx context.Context, e *env, args []string) error {
+	fs, cfgPath := newFlags(e, "metrics refresh", "metrics refresh [--force] [--db FILE]")
+	force := fs.Bool("force", false, "recompute metrics already current for the snapshot")
+	fs.String("db", "", "analytics DuckDB file (default: config db)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, _, err := loadConfig(e, fs, *cfgPath, map[string]string{"db": "db"})
+	if err != nil {
+		return err
+	}
+	wh, err := openWarehouse(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	reg, errs := metrics.Load(ctx, metrics.Builtin, wh)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	eng := metrics.NewEngine(wh, reg, metrics.EngineOptions{MeasurementYearStart: time.Month(c.MeasurementYearStart)})
+	start := time.Now()
+	rep, err := eng.Refresh(ctx, *force)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "METRIC\tSTATE\tMEMBERS\tRESULTS\tSECONDS\n")
+	for _, m := range rep.Metrics {
+		state := "computed"
+		switch {
+		case m.Err != nil:
+			state = "FAILED: " + m.Err.Error()
+		case m.Skipped:
+			state = "current"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\n", m.Metric, state, m.MemberRows, m.ResultRows, m.Duration.Seconds())
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "snapshot %d: %d metric(s) in %.1f s\n", rep.Snapshot, len(rep.Metrics), time.Since(start).Seconds())
+	if f := rep.Failed(); len(f) > 0 {
+		return fmt.Errorf("%d metric(s) failed to refresh; their previous results stay", len(f))
+	}
+	return nil
 }

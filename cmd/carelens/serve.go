@@ -42,10 +42,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer wh.Close()
-	handler, err := newHandler(ctx, c, wh, log)
+	handler, eng, err := newHandler(ctx, c, wh, log)
 	if err != nil {
 		return err
 	}
+	go refreshMetrics(ctx, eng, log, 30*time.Second)
 	if c.Schedule != "" {
 		sched, err := newScheduler(c, wh, log)
 		if err != nil {
@@ -119,15 +120,15 @@ func openForLoad(ctx context.Context, c config.Config) (*store.DB, *deid.Vault, 
 
 // newHandler builds the HTTP handler on an open warehouse: the metric
 // registry (validated against the schema), the engine, dashboards and API.
-func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Logger) (http.Handler, error) {
+func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Logger) (http.Handler, *metrics.Engine, error) {
 	reg, errs := metrics.Load(ctx, metrics.Builtin, wh)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("metric definitions:\n%w", errors.Join(errs...))
+		return nil, nil, fmt.Errorf("metric definitions:\n%w", errors.Join(errs...))
 	}
-	eng := metrics.NewEngine(wh, reg, metrics.EngineOptions{})
+	eng := metrics.NewEngine(wh, reg, metrics.EngineOptions{MeasurementYearStart: time.Month(c.MeasurementYearStart)})
 	dash, err := dashboards.New(dashboards.Options{Metrics: eng, SuppressionThreshold: c.SuppressBelow})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opt := server.Options{
 		Metrics: eng, Health: wh, Logger: log, Dashboards: dash,
@@ -137,16 +138,56 @@ func newHandler(ctx context.Context, c config.Config, wh *store.DB, log *slog.Lo
 	if c.APIKeysFile != "" {
 		keys, err := auth.LoadKeyring(c.APIKeysFile)
 		if err != nil {
-			return nil, fmt.Errorf("api_keys_file (CARELENS_API_KEYS_FILE): %w", err)
+			return nil, nil, fmt.Errorf("api_keys_file (CARELENS_API_KEYS_FILE): %w", err)
 		}
 		opt.Keys = keys
 	}
 	a, err := openAuditor(c)
 	if err != nil {
-		return nil, fmt.Errorf("audit_log (CARELENS_AUDIT_LOG): %w", err)
+		return nil, nil, fmt.Errorf("audit_log (CARELENS_AUDIT_LOG): %w", err)
 	}
 	opt.Auditor = a
-	return server.New(opt)
+	h, err := server.New(opt)
+	return h, eng, err
+}
+
+// refreshMetrics materialises the metrics whenever the warehouse has a
+// snapshot they were not computed on (a scheduled load, an erasure, another
+// process's load), checking every interval until ctx ends. Until a metric
+// is refreshed, queries compute it from the tables.
+func refreshMetrics(ctx context.Context, eng *metrics.Engine, log *slog.Logger, every time.Duration) {
+	var done int64 = -1
+	for {
+		if snap, err := eng.Snapshot(ctx); err == nil && snap != done {
+			rep, err := eng.Refresh(ctx, false)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return
+			case err != nil:
+				log.Warn("metrics refresh failed", "err", err)
+			default:
+				computed := 0
+				var took time.Duration
+				for _, m := range rep.Metrics {
+					if m.Err != nil {
+						log.Warn("metric refresh failed; its previous results stay", "metric", m.Metric, "err", m.Err)
+					} else if !m.Skipped {
+						computed++
+					}
+					took += m.Duration
+				}
+				log.Info("metrics refreshed", "snapshot", rep.Snapshot, "computed", computed, "failed", len(rep.Failed()), "seconds", took.Seconds())
+				if len(rep.Failed()) == 0 {
+					done = rep.Snapshot
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
 
 // newScheduler schedules, on c.Schedule, the EHR load (the Bulk Data job

@@ -88,6 +88,10 @@ type Config struct {
 	// QueryGuardWindow is how long the repeated-query guard remembers each
 	// principal's results (a Go duration such as "24h"; at least 1h).
 	QueryGuardWindow Duration `json:"query_guard_window"`
+	// MeasurementYearStart is the first month (1-12) of a measurement year,
+	// for results by measurement_year (metrics/doc.go); 1 makes it the
+	// calendar year.
+	MeasurementYearStart int `json:"measurement_year_start"`
 }
 
 // Duration is a time.Duration read and written as text ("24h", "90m").
@@ -141,6 +145,8 @@ func Default() Config {
 
 		CRMRESTPagination: "cursor",
 		QueryGuardWindow:  Duration(24 * time.Hour),
+
+		MeasurementYearStart: 1,
 	}
 }
 
@@ -222,6 +228,9 @@ func (c Config) Validate() error {
 	}
 	if c.Vault != "" && c.Vault == c.DB {
 		errs = append(errs, errors.New("vault (CARELENS_VAULT): must be a different file from db"))
+	}
+	if c.MeasurementYearStart < 1 || c.MeasurementYearStart > 12 {
+		errs = append(errs, fmt.Errorf("measurement_year_start (CARELENS_MEASUREMENT_YEAR_START): %d is not a month 1-12", c.MeasurementYearStart))
 	}
 	if c.SuppressBelow < 11 {
 		errs = append(errs, fmt.Errorf("suppress_below (CARELENS_SUPPRESS_BELOW): %d is below the minimum of 11", c.SuppressBelow))

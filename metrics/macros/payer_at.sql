@@ -4,11 +4,14 @@
 -- on/after it. With several, the one that started last wins (ties: the
 -- smallest coverage_key, so the choice is stable). 'unknown' when there is
 -- none or its payer_type is NULL.
+-- The alias _payer_c is unusual on purpose: DuckDB expands a macro in place,
+-- so an alias here named like one of the caller's (say c) would capture the
+-- caller's argument c.patient_id and compare coverage with itself.
 CREATE OR REPLACE TEMP MACRO payer_at(patient, on_date) AS coalesce((
-    SELECT first(c.payer_type ORDER BY c.period_start DESC NULLS LAST, c.coverage_key)
-    FROM coverage AS c
-    WHERE c.patient_id = patient
-      AND coalesce(c.status, '') NOT IN ('entered-in-error', 'draft')
-      AND (c.period_start IS NULL OR c.period_start <= CAST(on_date AS DATE))
-      AND (c.period_end IS NULL OR c.period_end >= CAST(on_date AS DATE))
+    SELECT first(_payer_c.payer_type ORDER BY _payer_c.period_start DESC NULLS LAST, _payer_c.coverage_key)
+    FROM coverage AS _payer_c
+    WHERE _payer_c.patient_id = patient
+      AND coalesce(_payer_c.status, '') NOT IN ('entered-in-error', 'draft')
+      AND (_payer_c.period_start IS NULL OR _payer_c.period_start <= CAST(on_date AS DATE))
+      AND (_payer_c.period_end IS NULL OR _payer_c.period_end >= CAST(on_date AS DATE))
 ), 'unknown')

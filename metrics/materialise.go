@@ -1,0 +1,351 @@
+package metrics
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Materialisation. After each load, Refresh computes every metric once on
+// the new snapshot and stores
+//
+//   - its patient-level membership, every row the metric's query returns
+//     (who is in the denominator and the numerator, with the value), in
+//     metric_members_<name>, with the snapshot id and the metric version;
+//   - its sums by period (month, quarter, year, rolling12, measurement_year)
+//     for the whole population and for each declared dimension, in
+//     metric_results;
+//   - what they were computed from in metric_refreshes.
+//
+// A metric whose version, definition (query and macros) and snapshot are
+// those already stored is skipped: refreshes are incremental per metric.
+// Each metric is replaced in one transaction, so a failed metric leaves its
+// previous materialisation in place, and readers never see half of one.
+// Compute reads the materialisation when it matches the current snapshot
+// and definition, and the warehouse tables otherwise (a read-only database,
+// a metric not yet refreshed).
+
+// memberTable names metric name's membership table; name is a validated
+// identifier.
+func memberTable(name string) string { return quoteIdent("metric_members_" + name) }
+
+// definitionHash identifies what a metric computes: its query and every
+// macro (a macro change may change any metric).
+func definitionHash(d *Definition, macros []Macro) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00", d.Version, d.SQL)
+	for _, m := range macros {
+		fmt.Fprintf(h, "%s\x00%s\x00", m.Name, m.SQL)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// materialised reports whether conn's database holds d's materialisation
+// for snapshot snap. A database without the tables (not migrated) has none.
+func materialised(ctx context.Context, conn *sql.Conn, d *Definition, snap int64) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, `SELECT count(*) FROM metric_refreshes
+		WHERE metric = ? AND version = ? AND definition_hash = ? AND snapshot_id = ?`,
+		d.Name, d.Version, d.Hash, snap).Scan(&n)
+	if err != nil {
+		if strings.Contains(err.Error(), "metric_refreshes does not exist") {
+			return false, nil
+		}
+		return false, err
+	}
+	return n > 0, nil
+}
+
+// materialisedGrains are the grains metric_results holds.
+var materialisedGrains = []Grain{GrainMonth, GrainQuarter, GrainYear, GrainMeasurementYear, GrainRolling12}
+
+// fromResults answers p from metric_results when it can: at most one
+// dimension, no filter, a materialised grain, and a range made of whole
+// periods. ok is false when it cannot (the caller then aggregates the
+// membership).
+func (e *Engine) fromResults(ctx context.Context, conn *sql.Conn, d *Definition, p plan, res *Result) (ok bool, err error) {
+	if len(p.filters) > 0 || len(p.by) > 1 || !contains(materialisedGrains, p.grain) || p.grain == GrainRolling12 {
+		// Rolling results also need their months (Result.Months), which
+		// the membership gives as cheaply.
+		return false, nil
+	}
+	starts := PeriodsMY(p.grain, p.from, p.to, e.myStart)
+	if len(starts) == 0 || !starts[0].Equal(p.from) || !periodEnd(p.grain, starts[len(starts)-1]).Equal(p.to) {
+		return false, nil
+	}
+	dimension, dimCol := "", "''"
+	if len(p.by) == 1 {
+		dimension, dimCol = p.by[0], "dim_value"
+	}
+	q := "SELECT period_start, " + dimCol + ", numerator, denominator"
+	for _, c := range d.Populations {
+		q += ", coalesce(" + quoteIdent(c) + ", 0)"
+	}
+	q += ` FROM metric_results WHERE metric = ? AND version = ? AND snapshot_id = ? AND grain = ?
+		AND dimension = ? AND period_start BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
+		ORDER BY period_start, dim_value`
+	rows, err := conn.QueryContext(ctx, q, d.Name, d.Version, res.SnapshotID, string(p.grain), dimension, day(p.from), day(p.to))
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Row
+		var dim string
+		dst := []any{&r.PeriodStart, &dim, &r.Numerator, &r.Denominator}
+		if len(d.Populations) > 0 {
+			r.Populations = make([]float64, len(d.Populations))
+			for i := range r.Populations {
+				dst = append(dst, &r.Populations[i])
+			}
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return false, err
+		}
+		r.PeriodStart = dateOnly(r.PeriodStart)
+		r.Period = PeriodLabelMY(p.grain, r.PeriodStart, e.myStart)
+		if len(p.by) == 1 {
+			r.Dims = []string{dim}
+		} else {
+			r.Dims = []string{}
+		}
+		res.Rows = append(res.Rows, r)
+	}
+	return true, rows.Err()
+}
+
+// periodEnd returns the last day of the period of grain g starting on start.
+func periodEnd(g Grain, start time.Time) time.Time {
+	switch g {
+	case GrainMonth, GrainRolling12:
+		return start.AddDate(0, 1, -1)
+	case GrainQuarter:
+		return start.AddDate(0, 3, -1)
+	}
+	return start.AddDate(1, 0, -1)
+}
+
+// RefreshReport says what Refresh did.
+type RefreshReport struct {
+	// Snapshot is the snapshot the metrics were computed on.
+	Snapshot int64
+	Metrics  []MetricRefresh
+}
+
+// MetricRefresh is one metric's part of a refresh.
+type MetricRefresh struct {
+	Metric string
+	// Skipped is set when the stored materialisation was already current.
+	Skipped    bool
+	MemberRows int64
+	ResultRows int64
+	Duration   time.Duration
+	// Err is the metric's failure; its previous materialisation stays.
+	Err error
+}
+
+// Failed returns the metrics that failed.
+func (r *RefreshReport) Failed() []MetricRefresh {
+	var out []MetricRefresh
+	for _, m := range r.Metrics {
+		if m.Err != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Refresh materialises every metric of the current registry on the newest
+// snapshot (see the comment at the top of this file). force recomputes
+// metrics that are current. A metric's failure is reported in its
+// MetricRefresh and does not stop the others; the error is for failures that
+// stop the whole refresh (no snapshot, a cancelled context).
+func (e *Engine) Refresh(ctx context.Context, force bool) (*RefreshReport, error) {
+	reg := e.reg.Load()
+	snap, err := e.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &RefreshReport{Snapshot: snap}
+	for _, d := range reg.List() {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		start := time.Now()
+		mr := MetricRefresh{Metric: d.Name}
+		err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+			var err error
+			mr.Skipped, mr.MemberRows, mr.ResultRows, err = e.refreshOne(ctx, conn, d, force)
+			return err
+		})
+		mr.Duration = time.Since(start)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return rep, err
+			}
+			mr.Err = fmt.Errorf("metric %s: %w", d.Name, err)
+		}
+		rep.Metrics = append(rep.Metrics, mr)
+	}
+	if err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error { return e.membersView(ctx, conn, reg) }); err != nil {
+		return rep, fmt.Errorf("metric_members view: %w", err)
+	}
+	return rep, nil
+}
+
+// refreshOne replaces d's materialisation in one transaction. The snapshot
+// is read inside it: the transaction sees one consistent state of the
+// warehouse, so membership, results and the recorded snapshot agree even
+// when a load commits meanwhile.
+func (e *Engine) refreshOne(ctx context.Context, conn *sql.Conn, d *Definition, force bool) (skipped bool, members, results int64, err error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return false, 0, 0, err
+	}
+	defer func() {
+		if err != nil || skipped {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	var snap sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT max(snapshot_id) FROM etl_runs WHERE status = 'succeeded'`).Scan(&snap); err != nil {
+		return false, 0, 0, err
+	}
+	if !snap.Valid {
+		return false, 0, 0, fmt.Errorf("no committed snapshot")
+	}
+	if !force {
+		ok, err := materialised(ctx, conn, d, snap.Int64)
+		if err != nil || ok {
+			return ok, 0, 0, err
+		}
+	}
+	started := time.Now()
+
+	// The membership: the query's rows, typed, with snapshot and version.
+	var cols strings.Builder
+	fmt.Fprintf(&cols, "CAST(%d AS BIGINT) AS snapshot_id, CAST(%d AS INTEGER) AS version, ", snap.Int64, d.Version)
+	cols.WriteString("CAST(period_date AS DATE) AS period_date, CAST(patient_id AS VARCHAR) AS patient_id")
+	for _, dim := range d.Dimensions {
+		fmt.Fprintf(&cols, ", coalesce(CAST(%[1]s AS VARCHAR), 'unknown') AS %[1]s", quoteIdent(dim))
+	}
+	cols.WriteString(", CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator")
+	if d.HasValue {
+		cols.WriteString(", CAST(value AS DOUBLE) AS value")
+	} else {
+		cols.WriteString(", CAST(NULL AS DOUBLE) AS value")
+	}
+	for _, c := range populationCols {
+		if contains(d.Populations, c) {
+			fmt.Fprintf(&cols, ", CAST(%[1]s AS DOUBLE) AS %[1]s", quoteIdent(c))
+		} else {
+			fmt.Fprintf(&cols, ", CAST(NULL AS DOUBLE) AS %s", quoteIdent(c))
+		}
+	}
+	table := memberTable(d.Name)
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+table+" AS SELECT "+cols.String()+" FROM (\n"+d.SQL+"\n) AS metric"); err != nil {
+		return false, 0, 0, err
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&members); err != nil {
+		return false, 0, 0, err
+	}
+
+	// The results: every grain, overall and by each dimension.
+	if _, err := conn.ExecContext(ctx, `DELETE FROM metric_results WHERE metric = ?`, d.Name); err != nil {
+		return false, 0, 0, err
+	}
+	dimSets := []string{"SELECT '' AS dimension, '' AS dim_value, * FROM " + table}
+	for _, dim := range d.Dimensions {
+		dimSets = append(dimSets, fmt.Sprintf("SELECT '%s' AS dimension, %s AS dim_value, * FROM %s", dim, quoteIdent(dim), table))
+	}
+	long := strings.Join(dimSets, "\nUNION ALL\n")
+	pops := "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)"
+	if len(d.Populations) > 0 {
+		pops = "sum(initial_population), sum(denominator_exclusion)"
+	}
+	for _, g := range []Grain{GrainMonth, GrainQuarter, GrainYear, GrainMeasurementYear} {
+		q := fmt.Sprintf(`INSERT INTO metric_results
+			SELECT ?, ?, ?, ?, %[1]s AS period_start, '', dimension, dim_value,
+				sum(numerator), sum(denominator), %[2]s
+			FROM (%[3]s) AS m
+			WHERE period_date IS NOT NULL
+			GROUP BY 5, 7, 8`, periodSQL(g, e.myStart), pops, long)
+		if _, err := conn.ExecContext(ctx, q, d.Name, d.Version, snap.Int64, string(g)); err != nil {
+			return false, 0, 0, fmt.Errorf("results by %s: %w", g, err)
+		}
+	}
+	// Rolling twelve months, from the monthly sums: each month that has
+	// data in its window, from the first month of data to the last.
+	if _, err := conn.ExecContext(ctx, `INSERT INTO metric_results
+		WITH m AS (SELECT * FROM metric_results WHERE metric = ? AND grain = 'month'),
+		ends AS (
+			SELECT CAST(unnest(generate_series(CAST(min(period_start) AS TIMESTAMP), CAST(max(period_start) AS TIMESTAMP), INTERVAL 1 MONTH)) AS DATE) AS period_start
+			FROM m
+		)
+		SELECT ?, ?, ?, 'rolling12', ends.period_start, '', m.dimension, m.dim_value,
+			sum(m.numerator), sum(m.denominator), sum(m.initial_population), sum(m.denominator_exclusion)
+		FROM ends
+		JOIN m ON m.period_start BETWEEN CAST(ends.period_start - INTERVAL 11 MONTH AS DATE) AND ends.period_start
+		GROUP BY ends.period_start, m.dimension, m.dim_value`, d.Name, d.Name, d.Version, snap.Int64); err != nil {
+		return false, 0, 0, fmt.Errorf("results by rolling12: %w", err)
+	}
+	// Period labels, as PeriodLabelMY writes them.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`UPDATE metric_results SET period = CASE grain
+			WHEN 'month' THEN strftime(period_start, '%%Y-%%m')
+			WHEN 'quarter' THEN CAST(year(period_start) AS VARCHAR) || '-Q' || CAST(quarter(period_start) AS VARCHAR)
+			WHEN 'year' THEN CAST(year(period_start) AS VARCHAR)
+			WHEN 'rolling12' THEN strftime(CAST(period_start - INTERVAL 11 MONTH AS DATE), '%%Y-%%m') || '..' || strftime(period_start, '%%Y-%%m')
+			WHEN 'measurement_year' THEN 'MY' || CAST(year(CAST(period_start + INTERVAL 11 MONTH AS DATE)) AS VARCHAR)
+		END WHERE metric = ?`), d.Name); err != nil {
+		return false, 0, 0, fmt.Errorf("label results: %w", err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM metric_results WHERE metric = ?`, d.Name).Scan(&results); err != nil {
+		return false, 0, 0, err
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO metric_refreshes VALUES (?, ?, ?, ?, ?, ?, now(), ?)`,
+		d.Name, d.Version, d.Hash, snap.Int64, members, results, time.Since(started).Seconds()); err != nil {
+		return false, 0, 0, err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return false, 0, 0, err
+	}
+	return false, members, results, nil
+}
+
+// membersView (re)creates metric_members: every materialised metric's
+// membership in one shape (metric, version, snapshot_id, period_date,
+// patient_id, numerator, denominator, value), for cohorts and the CRM's
+// patient summary.
+func (e *Engine) membersView(ctx context.Context, conn *sql.Conn, reg *Registry) error {
+	rows, err := conn.QueryContext(ctx, `SELECT metric FROM metric_refreshes ORDER BY metric`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, ok := reg.Get(n); ok {
+			names = append(names, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	parts := []string{`SELECT CAST(NULL AS VARCHAR) AS metric, CAST(NULL AS INTEGER) AS version, CAST(NULL AS BIGINT) AS snapshot_id,
+		CAST(NULL AS DATE) AS period_date, CAST(NULL AS VARCHAR) AS patient_id, CAST(NULL AS DOUBLE) AS numerator,
+		CAST(NULL AS DOUBLE) AS denominator, CAST(NULL AS DOUBLE) AS value WHERE false`}
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf(`SELECT '%s', version, snapshot_id, period_date, patient_id, numerator, denominator, value FROM %s`, n, memberTable(n)))
+	}
+	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW metric_members AS\n"+strings.Join(parts, "\nUNION ALL\n"))
+	return err
+}
