@@ -23,6 +23,11 @@ run: build demo
 		echo "demo: data/vault.key seals the vault; a deployment supplies its own key (docs/vault.md)"; \
 	fi
 	$(BIN) etl run --dir $(DEMO)
+	$(BIN) etl valuesets metrics/valuesets
+	@for vs in $(ECQM_VALUESETS); do \
+		if [ -f $$vs ]; then $(BIN) etl valuesets $$vs; \
+		else echo "demo: $$vs is absent: its eCQM reports no patients (docs/write-a-metric.md)"; fi; \
+	done
 	$(BIN) serve
 
 demo: build
@@ -32,6 +37,10 @@ demo: build
 	fi
 
 SOF_TESTS ?= ../shared/data/sql-on-fhir-v2/tests
+# The eCQM value sets (VSAC expansions) are not redistributed here; the demo
+# loads them from ../shared when it sits beside the checkout.
+ECQM_VALUESETS ?= ../shared/data/ecqm/CMS165/valuesets-ControllingHighBloodPressureFHIR-bundle.json \
+	../shared/data/ecqm/CMS122/valuesets-DiabetesGlycemicStatusAssessmentGreaterThan9PercentFHIR-bundle.json
 
 test: fmt-check vet build
 	$(BIN) metrics check
@@ -51,7 +60,7 @@ fmt-check:
 
 # Benchmarks, each reporting beside its anchor in the same run.
 bench:
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Re-fetch the pinned echarts build from npm and verify its checksum.
 assets:

@@ -7,20 +7,23 @@
 -- grain: year
 -- dimensions: age_band, sex, payer
 -- spec: MEASURES.md "CMS165"; eCQM CMS165 ControllingHighBloodPressureFHIR 0.1.000 (docs/cms165.md)
--- version: 1
+-- version: 2
 
 -- The measurement period is a calendar year: one row per patient and year in
 -- the denominator and not excluded, dated 31 December so that a query over a
 -- year (grain year) reports that year's performance rate. Candidate years
 -- are those in which the patient has an encounter, since the initial
 -- population needs a qualifying encounter during the year.
--- Denominator = initial population (cms165_initial_population); rows of
--- excluded patients (cms165_denominator_exclusion) are left out, as eCQM
--- proportion scoring removes them from the denominator; the numerator is
--- cms165_numerator. The populations are macros (metrics/macros) so that the
+-- Denominator = initial population (cms165_initial_population). Excluded
+-- patients (cms165_denominator_exclusion) keep their row, marked
+-- denominator_exclusion 1 with denominator and numerator 0, as eCQM
+-- proportion scoring removes them from the denominator: the rate is
+-- sum(numerator) / sum(denominator), and a FHIR MeasureReport reports the
+-- initial population and the exclusions from the same rows. The numerator
+-- is cms165_numerator. The populations are macros (metrics/macros) so that the
 -- per-patient check against the published test deck (cms165_test.go)
 -- evaluates the very same rules.
--- The aliases here (enc, per, pt, cand) differ from the names inside the
+-- The aliases here (enc, per, pt, ip, cand) differ from the names inside the
 -- macros, which DuckDB expands in place (docs/cms165.md).
 -- Age, and the age band and payer dimensions, are taken on the last day of
 -- the year. A patient aged 90 or over when the data was loaded has no birth
@@ -52,9 +55,15 @@ SELECT
     age_band(cand.birth_date, cand.age_90_plus, cand.mp_end)    AS age_band,
     coalesce(cand.sex, 'unknown')                               AS sex,
     payer_at(cand.patient_id, cand.mp_end)                      AS payer,
-    CASE WHEN cms165_numerator(cand.patient_id, cand.mp_start, cand.mp_end)
+    CASE WHEN NOT cand.excluded
+          AND cms165_numerator(cand.patient_id, cand.mp_start, cand.mp_end)
          THEN 1 ELSE 0 END                                      AS numerator,
-    1                                                           AS denominator
-FROM candidates AS cand
-WHERE cms165_initial_population(cand.patient_id, cand.age, cand.mp_start, cand.mp_end)
-  AND NOT cms165_denominator_exclusion(cand.patient_id, cand.age, cand.mp_start, cand.mp_end)
+    CASE WHEN cand.excluded THEN 0 ELSE 1 END                   AS denominator,
+    1                                                           AS initial_population,
+    CASE WHEN cand.excluded THEN 1 ELSE 0 END                   AS denominator_exclusion
+FROM (
+    SELECT ip.*,
+        cms165_denominator_exclusion(ip.patient_id, ip.age, ip.mp_start, ip.mp_end) AS excluded
+    FROM candidates AS ip
+    WHERE cms165_initial_population(ip.patient_id, ip.age, ip.mp_start, ip.mp_end)
+) AS cand

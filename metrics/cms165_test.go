@@ -177,8 +177,14 @@ func TestCMS165Deck(t *testing.T) {
 
 	var passed int
 	var failures []string
-	var wantNum, wantDen float64
+	var wantNum, wantDen, wantIP, wantDenex float64
 	for _, c := range cases {
+		if c.want.IP {
+			wantIP++
+		}
+		if c.want.Denex {
+			wantDenex++
+		}
 		if !c.from.Equal(from) || !c.to.Equal(to) {
 			t.Fatalf("patient %s: measurement period %s..%s differs from the deck's %s..%s", c.id, day(c.from), day(c.to), day(from), day(to))
 		}
@@ -217,4 +223,9 @@ func TestCMS165Deck(t *testing.T) {
 	if got, want := rowsText(r.Rows), []string{fmt.Sprintf("%g/%g", wantNum, wantDen)}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("cms165_bp_controlled %s..%s = %v, want %v (numerator/denominator from the deck's populations)", day(from), day(to), got, want)
 	}
+	if len(r.Rows) != 1 || fmt.Sprint(r.Populations) != "[initial_population denominator_exclusion]" ||
+		fmt.Sprint(r.Rows[0].Populations) != fmt.Sprint([]float64{wantIP, wantDenex}) {
+		t.Errorf("cms165_bp_controlled populations %v = %v, want initial population %g, exclusions %g", r.Populations, r.Rows, wantIP, wantDenex)
+	}
+	t.Logf("engine: initial population %g, exclusions %g, numerator %g, denominator %g", wantIP, wantDenex, wantNum, wantDen)
 }

@@ -10,14 +10,17 @@
 //	-- name: no_show_rate            required, equals the file name
 //	-- title: Appointment no-show rate          required
 //	-- description: …                required, one line
-//	-- unit: ratio                   required: ratio | count | days | score
+//	-- unit: ratio                   required: ratio | count | days | score | per_1000
 //	-- kind: ratio                   required: ratio | count | mean | score
 //	-- direction: lower_is_better    required: higher_is_better | lower_is_better
 //	-- target: 0.10                  optional number (0..1 for a ratio)
-//	-- grain: month                  required default grain: month | quarter | year | none
+//	-- grain: month                  required default grain: month | quarter | year |
+//	                                 rolling12 | measurement_year | none
 //	-- dimensions: clinic, sex       optional allow-list of grouping/filter columns
 //	-- spec: MEASURES.md …           optional, the specification implemented
 //	-- version: 1                    required positive integer; bump when the meaning changes
+//	-- scale: 1000                   optional: value = scale × numerator / denominator
+//	-- dates: years                  optional: the metric needs only years (runs under safe_harbor)
 //
 // The header is the leading run of "-- key: value" lines; it ends at the
 // first other line (a blank line, free-form comment or SQL). Unknown and
@@ -35,7 +38,13 @@
 //     type, read as text, NULL reading "unknown";
 //   - numerator and denominator: numbers. For a ratio, numerator is 0 or 1
 //     and denominator 1; for a mean or score, numerator is the row's value
-//     and denominator 1; for a count, numerator is the row's count.
+//     and denominator 1; for a count, numerator is the row's count;
+//   - optionally value: the row's measured value (a patient's PDC, last
+//     HbA1c), kept with the patient-level membership;
+//   - optionally initial_population and denominator_exclusion (both or
+//     neither), 0 or 1, for eCQM proportion measures: an excluded unit keeps
+//     its row with denominator 0 and numerator 0, and a FHIR MeasureReport
+//     (PublishMeasure, fhirreport) reports the populations from the sums.
 //
 // The engine wraps the query and never edits it: it keeps rows with
 // period_date between the query's from and to (inclusive dates), keeps rows
@@ -60,6 +69,29 @@
 // they change nothing in the warehouse, work on a read-only database, and
 // are created on each connection before it runs a metric.
 //
+// # Periods
+//
+// Results group by month, quarter, year, rolling12 (each month labelled
+// "2024-04..2025-03" with the sums of the twelve months ending with it) or
+// measurement_year (twelve months from EngineOptions.MeasurementYearStart,
+// labelled "MY2025" by the year it ends in).
+//
+// # Materialisation
+//
+// Engine.Refresh runs every metric once per data snapshot and stores its
+// membership (metric_members_<name>, and the view metric_members) and its
+// sums by every grain and each dimension (metric_results), labelled with the
+// snapshot and the metric version; a metric whose definition and snapshot
+// are unchanged is skipped, and one that fails keeps its previous
+// materialisation. Compute and Members read the materialisation when it is
+// current and the warehouse tables otherwise (materialise.go).
+//
+// # Fixtures
+//
+// Each metric has a hand-worked fixture in testdata/<name>/ (fixture.sql,
+// expect.csv, members.csv), run by RunFixture, `carelens metrics test` and
+// TestMetricFixtures; docs/write-a-metric.md describes the format.
+//
 // # Loading, computing, publishing
 //
 // Load parses every file, prepares each query against the real schema
@@ -68,5 +100,7 @@
 // exact aggregates (Result), cached per snapshot, definition version and
 // query. Results hold small counts and must not leave the service as they
 // are: Publish and Disclose apply internal/disclosure's small-cell and
-// complementary suppression and are the only way values get out.
+// complementary suppression and, with PublishMeasure (a FHIR
+// MeasureReport's populations, built on Publish), are the only way values
+// get out.
 package metrics

@@ -158,7 +158,7 @@ func RunFixture(ctx context.Context, opt FixtureOptions, name string) (*FixtureR
 		res.Failures = append(res.Failures, fails...)
 	}
 	// The materialised path must agree with the live one.
-	if rep, err := e.Refresh(ctx, false); err != nil {
+	if rep, err := e.RefreshOnly(ctx, false, name); err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	} else if f := rep.Failed(); len(f) > 0 {
 		for _, m := range f {

@@ -166,13 +166,30 @@ func (r *RefreshReport) Failed() []MetricRefresh {
 // MetricRefresh and does not stop the others; the error is for failures that
 // stop the whole refresh (no snapshot, a cancelled context).
 func (e *Engine) Refresh(ctx context.Context, force bool) (*RefreshReport, error) {
+	return e.RefreshOnly(ctx, force)
+}
+
+// RefreshOnly is Refresh for the named metrics only (all when none is
+// named); an unknown name is an error.
+func (e *Engine) RefreshOnly(ctx context.Context, force bool, names ...string) (*RefreshReport, error) {
 	reg := e.reg.Load()
+	defs := reg.List()
+	if len(names) > 0 {
+		defs = nil
+		for _, n := range names {
+			d, ok := reg.Get(n)
+			if !ok {
+				return nil, notFoundf("no metric named %q", n)
+			}
+			defs = append(defs, d)
+		}
+	}
 	snap, err := e.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rep := &RefreshReport{Snapshot: snap}
-	for _, d := range reg.List() {
+	for _, d := range defs {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
@@ -254,26 +271,43 @@ func (e *Engine) refreshOne(ctx context.Context, conn *sql.Conn, d *Definition, 
 		return false, 0, 0, err
 	}
 
-	// The results: every grain, overall and by each dimension.
+	// The results: every grain, overall and by each dimension. The rows
+	// are first summed by month and all dimensions together (at most as
+	// many groups as rows, usually far fewer); quarters, years, measurement
+	// years and rolling windows are unions of months, and each dimension's
+	// sums are sums over the others, so every result comes from that base.
 	if _, err := conn.ExecContext(ctx, `DELETE FROM metric_results WHERE metric = ?`, d.Name); err != nil {
 		return false, 0, 0, err
 	}
-	dimSets := []string{"SELECT '' AS dimension, '' AS dim_value, * FROM " + table}
+	var dimCols strings.Builder
 	for _, dim := range d.Dimensions {
-		dimSets = append(dimSets, fmt.Sprintf("SELECT '%s' AS dimension, %s AS dim_value, * FROM %s", dim, quoteIdent(dim), table))
+		dimCols.WriteString(", ")
+		dimCols.WriteString(quoteIdent(dim))
+	}
+	pops := "CAST(NULL AS DOUBLE) AS initial_population, CAST(NULL AS DOUBLE) AS denominator_exclusion"
+	if len(d.Populations) > 0 {
+		pops = "sum(initial_population) AS initial_population, sum(denominator_exclusion) AS denominator_exclusion"
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE metric_base AS
+		SELECT CAST(date_trunc('month', period_date) AS DATE) AS period_date`+dimCols.String()+`,
+			sum(numerator) AS numerator, sum(denominator) AS denominator, `+pops+`
+		FROM `+table+`
+		WHERE period_date IS NOT NULL
+		GROUP BY ALL`); err != nil {
+		return false, 0, 0, fmt.Errorf("monthly base: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS metric_base`)
+	dimSets := []string{"SELECT '' AS dimension, '' AS dim_value, * FROM metric_base"}
+	for _, dim := range d.Dimensions {
+		dimSets = append(dimSets, fmt.Sprintf("SELECT '%s' AS dimension, %s AS dim_value, * FROM metric_base", dim, quoteIdent(dim)))
 	}
 	long := strings.Join(dimSets, "\nUNION ALL\n")
-	pops := "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)"
-	if len(d.Populations) > 0 {
-		pops = "sum(initial_population), sum(denominator_exclusion)"
-	}
 	for _, g := range []Grain{GrainMonth, GrainQuarter, GrainYear, GrainMeasurementYear} {
 		q := fmt.Sprintf(`INSERT INTO metric_results
 			SELECT ?, ?, ?, ?, %[1]s AS period_start, '', dimension, dim_value,
-				sum(numerator), sum(denominator), %[2]s
-			FROM (%[3]s) AS m
-			WHERE period_date IS NOT NULL
-			GROUP BY 5, 7, 8`, periodSQL(g, e.myStart), pops, long)
+				sum(numerator), sum(denominator), sum(initial_population), sum(denominator_exclusion)
+			FROM (%[2]s) AS m
+			GROUP BY 5, 7, 8`, periodSQL(g, e.myStart), long)
 		if _, err := conn.ExecContext(ctx, q, d.Name, d.Version, snap.Int64, string(g)); err != nil {
 			return false, 0, 0, fmt.Errorf("results by %s: %w", g, err)
 		}
@@ -294,13 +328,13 @@ func (e *Engine) refreshOne(ctx context.Context, conn *sql.Conn, d *Definition, 
 		return false, 0, 0, fmt.Errorf("results by rolling12: %w", err)
 	}
 	// Period labels, as PeriodLabelMY writes them.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`UPDATE metric_results SET period = CASE grain
-			WHEN 'month' THEN strftime(period_start, '%%Y-%%m')
+	if _, err := conn.ExecContext(ctx, `UPDATE metric_results SET period = CASE grain
+			WHEN 'month' THEN strftime(period_start, '%Y-%m')
 			WHEN 'quarter' THEN CAST(year(period_start) AS VARCHAR) || '-Q' || CAST(quarter(period_start) AS VARCHAR)
 			WHEN 'year' THEN CAST(year(period_start) AS VARCHAR)
-			WHEN 'rolling12' THEN strftime(CAST(period_start - INTERVAL 11 MONTH AS DATE), '%%Y-%%m') || '..' || strftime(period_start, '%%Y-%%m')
+			WHEN 'rolling12' THEN strftime(CAST(period_start - INTERVAL 11 MONTH AS DATE), '%Y-%m') || '..' || strftime(period_start, '%Y-%m')
 			WHEN 'measurement_year' THEN 'MY' || CAST(year(CAST(period_start + INTERVAL 11 MONTH AS DATE)) AS VARCHAR)
-		END WHERE metric = ?`), d.Name); err != nil {
+		END WHERE metric = ?`, d.Name); err != nil {
 		return false, 0, 0, fmt.Errorf("label results: %w", err)
 	}
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM metric_results WHERE metric = ?`, d.Name).Scan(&results); err != nil {
@@ -348,4 +382,90 @@ func (e *Engine) membersView(ctx context.Context, conn *sql.Conn, reg *Registry)
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW metric_members AS\n"+strings.Join(parts, "\nUNION ALL\n"))
 	return err
+}
+
+// Member is one row of a metric's patient-level membership: a unit of its
+// denominator (a patient-year, an appointment …) and where it stands.
+type Member struct {
+	PeriodDate  time.Time
+	PatientID   string
+	Numerator   float64
+	Denominator float64
+	// Value is the row's measured value (a PDC, a last HbA1c), nil when the
+	// metric returns none.
+	Value *float64
+	// Populations holds one 0/1 per Meta.Populations entry.
+	Populations []float64
+}
+
+// Members returns metric name's membership rows with period_date from..to
+// (inclusive; both required), at the newest snapshot, ordered by period
+// date and patient: from the materialisation when it is current, else from
+// the warehouse tables. They hold patient ids and small counts: for
+// authorised callers only (cohorts, MeasureReport subject lists).
+func (e *Engine) Members(ctx context.Context, name string, from, to time.Time) ([]Member, *Meta, error) {
+	reg := e.reg.Load()
+	d, ok := reg.Get(name)
+	if !ok {
+		return nil, nil, notFoundf("no metric named %q", name)
+	}
+	if from.IsZero() || to.IsZero() || from.After(to) {
+		return nil, nil, invalidf("members need from <= to")
+	}
+	if !d.YearsOnly {
+		if err := e.needDates(ctx, d); err != nil {
+			return nil, nil, err
+		}
+	}
+	snap, err := e.snapshot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta := &e.newResult(d, plan{from: dateOnly(from), to: dateOnly(to), grain: GrainNone}, snap).Meta
+	var out []Member
+	err = withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+		mat, err := materialised(ctx, conn, d, snap)
+		if err != nil {
+			return err
+		}
+		source := d.SQL
+		if mat {
+			source = "SELECT * FROM " + memberTable(d.Name)
+			meta.Materialised = true
+		}
+		cols := "CAST(period_date AS DATE), CAST(patient_id AS VARCHAR), CAST(numerator AS DOUBLE), CAST(denominator AS DOUBLE)"
+		if d.HasValue {
+			cols += ", CAST(value AS DOUBLE)"
+		} else {
+			cols += ", CAST(NULL AS DOUBLE)"
+		}
+		for _, c := range d.Populations {
+			cols += ", CAST(" + quoteIdent(c) + " AS DOUBLE)"
+		}
+		rows, err := conn.QueryContext(ctx, "SELECT "+cols+" FROM (\n"+source+"\n) AS m WHERE CAST(period_date AS DATE) BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) ORDER BY 1, 2, 3",
+			day(from), day(to))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m Member
+			dst := []any{&m.PeriodDate, &m.PatientID, &m.Numerator, &m.Denominator, &m.Value}
+			m.Populations = make([]float64, len(d.Populations))
+			for i := range m.Populations {
+				dst = append(dst, &m.Populations[i])
+			}
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+			m.PeriodDate = dateOnly(m.PeriodDate)
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("metric %s members: %w", name, err)
+	}
+	// A load may have committed meanwhile: label with the snapshot read.
+	return out, meta, nil
 }

@@ -38,15 +38,16 @@ type env struct {
 }
 
 var commands = map[string]command{
-	"gen":     {"generate a synthetic identified EHR + CRM export", runGen},
-	"fhir":    {"FHIR tools: run the SQL-on-FHIR conformance suite (fhir test-views)", runFHIR},
-	"etl":     {"load data into the warehouse (etl run, etl runs)", runETL},
-	"serve":   {"serve the JSON API and dashboards", runServe},
-	"metrics": {"list, check or run metric definitions", runMetrics},
-	"config":  {"print the effective configuration", runConfig},
-	"privacy": {"vault keys, erasure, identifier scan (privacy check)", runPrivacy},
-	"keys":    {"API keys and their roles (keys add)", runKeys},
-	"version": {"print the version", runVersion},
+	"gen":      {"generate a synthetic identified EHR + CRM export", runGen},
+	"fhir":     {"FHIR tools: run the SQL-on-FHIR conformance suite (fhir test-views)", runFHIR},
+	"etl":      {"load data into the warehouse (etl run, etl runs)", runETL},
+	"serve":    {"serve the JSON API and dashboards", runServe},
+	"metrics":  {"list, check or run metric definitions", runMetrics},
+	"measures": {"FHIR MeasureReports of the metrics (measures report)", runMeasures},
+	"config":   {"print the effective configuration", runConfig},
+	"privacy":  {"vault keys, erasure, identifier scan (privacy check)", runPrivacy},
+	"keys":     {"API keys and their roles (keys add)", runKeys},
+	"version":  {"print the version", runVersion},
 }
 
 func usage(w io.Writer) {

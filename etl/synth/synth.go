@@ -17,7 +17,7 @@ import (
 
 // Version identifies the generator's model; it changes whenever the same
 // Options would give different files.
-const Version = "synth/2"
+const Version = "synth/3"
 
 // MaxPatients is the largest population Generate makes: ids and MRNs are
 // bijections of the patient index over fixed digit ranges.

@@ -7,7 +7,11 @@ import (
 	"sort"
 )
 
-type encType struct{ code, display string }
+// encType is an encounter type: its SNOMED CT code and, for office and
+// virtual visits, the billing code (CPT or HCPCS) an EHR records first, as
+// the eCQM visit value sets (Office Visit, Virtual Encounter) name visits by
+// billing code.
+type encType struct{ code, display, billSystem, billCode, billDisplay string }
 
 const (
 	typeCheckup = iota
@@ -20,14 +24,19 @@ const (
 )
 
 var encTypes = []encType{
-	{"185349003", "Encounter for check up (procedure)"},
-	{"390906007", "Follow-up encounter (procedure)"},
-	{"410620009", "Well child visit (procedure)"},
-	{"448337001", "Telemedicine consultation with patient (procedure)"},
-	{"50849002", "Emergency room admission (procedure)"},
-	{"32485007", "Hospital admission (procedure)"},
-	{"185347001", "Encounter for problem (procedure)"},
+	{"185349003", "Encounter for check up (procedure)", cptSystem, "99214", "Office or other outpatient visit, established patient, moderate"},
+	{"390906007", "Follow-up encounter (procedure)", cptSystem, "99213", "Office or other outpatient visit, established patient, low"},
+	{"410620009", "Well child visit (procedure)", "", "", ""},
+	{"448337001", "Telemedicine consultation with patient (procedure)", hcpcsSystem, "G2012", "Brief communication technology-based service"},
+	{"50849002", "Emergency room admission (procedure)", "", "", ""},
+	{"32485007", "Hospital admission (procedure)", "", "", ""},
+	{"185347001", "Encounter for problem (procedure)", cptSystem, "99213", "Office or other outpatient visit, established patient, low"},
 }
+
+const (
+	cptSystem   = "http://www.ama-assn.org/go/cpt"
+	hcpcsSystem = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+)
 
 var classDisplay = map[string]string{"AMB": "ambulatory", "VR": "virtual", "EMER": "emergency", "IMP": "inpatient encounter"}
 
@@ -360,7 +369,17 @@ func (g *gen) emitEncounter(c *chunk, id *rid, class string, typ int, start, end
 	b = append(b, class...)
 	b = append(b, `","display":"`...)
 	b = append(b, classDisplay[class]...)
-	b = append(b, `"},"type":[{"coding":[{"system":"http://snomed.info/sct","code":"`...)
+	b = append(b, `"},"type":[{"coding":[`...)
+	if et := encTypes[typ]; et.billCode != "" {
+		b = append(b, `{"system":"`...)
+		b = append(b, et.billSystem...)
+		b = append(b, `","code":"`...)
+		b = append(b, et.billCode...)
+		b = append(b, `","display":"`...)
+		b = append(b, et.billDisplay...)
+		b = append(b, `"},`...)
+	}
+	b = append(b, `{"system":"http://snomed.info/sct","code":"`...)
 	b = append(b, encTypes[typ].code...)
 	b = append(b, `","display":"`...)
 	b = append(b, encTypes[typ].display...)

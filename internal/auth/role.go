@@ -14,7 +14,8 @@ type Role string
 // refusals it sees as audit records instead.
 const (
 	// RoleAdmin operates the service: everything analysts may do, without
-	// the repeated-query guard (its overrides are audited).
+	// the repeated-query guard (its overrides are audited), and patient-level
+	// subject lists (each export audited).
 	RoleAdmin Role = "admin"
 	// RoleAnalyst reads metric aggregates and dashboards under the
 	// repeated-query guard. It is the role of Anonymous in open mode.
@@ -36,11 +37,14 @@ const (
 	// BypassQueryGuard receives results the repeated-query guard would
 	// refuse; each such result is audited.
 	BypassQueryGuard Permission = "bypass_query_guard"
+	// ExportSubjects reads patient-level lists of surrogate ids: the
+	// subject lists of a FHIR MeasureReport. Each export is audited.
+	ExportSubjects Permission = "export_subjects"
 )
 
 // grants lists each role's permissions. A role absent here has none.
 var grants = map[Role][]Permission{
-	RoleAdmin:   {ReadAggregates, BypassQueryGuard},
+	RoleAdmin:   {ReadAggregates, BypassQueryGuard, ExportSubjects},
 	RoleAnalyst: {ReadAggregates},
 	RoleCRM:     {ReadAggregates},
 }

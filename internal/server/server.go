@@ -44,7 +44,8 @@ type Dashboards interface {
 
 // Auditor writes security events to the audit trail (internal/audit, through
 // an adapter). Record returns once the event is stored; details hold names,
-// kinds and dates, never counts or patient data.
+// kinds and dates, never patient data, and no count except the size of a
+// patient-level export (PRIVACY.md).
 type Auditor interface {
 	Record(ctx context.Context, actor, action string, details map[string]any) error
 }
@@ -106,6 +107,7 @@ type server struct {
 //	GET /api/v1/metrics           metric definitions
 //	GET /api/v1/metrics/:name     a metric (?from=&to=&by=month,clinic&<dimension>=<value>);
 //	                              CSV with "Accept: text/csv"
+//	GET /api/v1/measures/:id/report  a FHIR MeasureReport (?period=2025&reportType=summary|subject-list)
 //	GET /                         the default dashboard (with Dashboards)
 //	GET /dashboards/:page         a dashboard page
 //	GET /static/*                 dashboard assets
@@ -150,6 +152,7 @@ func New(opts Options) (*echo.Echo, error) {
 	api := e.Group("/api", s.authenticate)
 	api.GET("/v1/metrics", s.listMetrics, read)
 	api.GET("/v1/metrics/:name", s.getMetric, read)
+	api.GET("/v1/measures/:id/report", s.getMeasureReport, read)
 	if s.dashboards != nil {
 		e.GET("/", s.getDashboard, s.authenticate, read)
 		e.GET("/dashboards/:page", s.getDashboard, s.authenticate, read)

@@ -16,8 +16,11 @@
 --   outside Jan-Feb    clinic-01 noshow 2024-12-31 23:59             -> 1/1 in 2024-12
 --                      clinic-02 noshow 2025-03-01 00:00             -> 1/1 in 2025-03
 --                      clinic-01 noshow without a start: never counted
---                      clinic-01 booked 2025-04-15: after the last recorded
---                      outcome (2025-03-01), so not yet due: never counted
+--                      clinic-01 booked 2025-04-15: due only when the data
+--                      is as of a later time. The engine tests commit a run
+--                      as of 2025-03-31 23:59:59 (not due: never counted);
+--                      the fixture runner's default run is as of 2025-12-31
+--                      23:59:59 (due, not missed: 0/1 in 2025-04, expect.csv)
 --
 -- Every grid appointment has its own patient, born 1985-05-05 (18-44):
 -- clinic-01 patients are female with commercial coverage since 2020,

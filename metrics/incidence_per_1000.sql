@@ -1,0 +1,252 @@
+-- name: incidence_per_1000
+-- title: Chronic condition incidence per 1,000 patients
+-- description: Per month, patients of the active panel (alive, a visit in the last 24 months) first diagnosed with a condition of the group that month, per 1,000 patients of the panel not diagnosed with it before.
+-- unit: per_1000
+-- kind: ratio
+-- direction: lower_is_better
+-- grain: month
+-- dimensions: condition, age_band, sex, payer, zip3, clinic
+-- spec: MEASURES.md "Population trends"; condition groups in metrics/valuesets/condition-groups.json
+-- version: 1
+-- scale: 1000
+
+-- Monthly incidence of first-ever diagnoses, per condition group.
+--
+-- Unit: one row per patient at risk in the month and condition group (the
+-- `condition` dimension), dated the month's last day; numerator 1 when the
+-- patient's first-ever diagnosis of the group falls in the month. At risk:
+-- in the month's population and never diagnosed with the group before the
+-- month (patients diagnosed in the month are at risk in it). The value is
+-- 1,000 × numerator / denominator: new cases per 1,000 patients at risk.
+-- Summed over a quarter or a year (grain quarter, year) rows are
+-- patient-months at risk, so the value is the mean monthly incidence
+-- (cases per 1,000 patient-months), not a yearly risk. Unsliced, the
+-- numerator counts patient-groups: read this metric by condition.
+--
+-- Population (**policy**, params), as prevalence_per_1000's panel but
+-- alive on the month's first day rather than its last, so that a patient
+-- diagnosed in the month they die counts:
+--   * a performed encounter (status in visit_statuses) starting in the
+--     panel_months (24) calendar months ending with the month;
+--   * alive on the month's first day (deceased_date in or after the month,
+--     or none); born by its last day (no birth date counts as born).
+-- Months whose last day is after the data's horizon are left out
+-- (pop_last_month): a month's new cases are known once it is over.
+--
+-- Condition groups: every loaded ValueSet whose URL starts with
+-- group_prefix, named by the rest of the URL; a condition belongs to a
+-- group when its code or its ICD-10-CM coding is in the group's expansion
+-- (see prevalence_per_1000 and metrics/valuesets/condition-groups.json).
+--
+-- First-ever diagnosis (**policy**): the earliest onset date (else recorded
+-- date) among the patient's conditions of the group whose verification
+-- status is not in not_a_diagnosis (refuted, entered-in-error), whatever
+-- their clinical status: a resolved or abated condition is still a
+-- diagnosis the patient had. A condition with neither date has always been
+-- there: that patient is never at risk for the group. The month of the
+-- first diagnosis is the month of that date; a diagnosis whose onset was
+-- long before its recording (history taken at a first visit) is not new.
+-- A patient not in the population in the month of their first diagnosis
+-- (no visit in the 24 months) is not counted as a case.
+--
+-- Dimensions on the month's last day: age_band (policy bands), payer
+-- (payer_at's rule), sex, zip3 and clinic (the patient's home clinic).
+--
+-- Speed: as prevalence_per_1000 (same skeleton, params to segments). Each
+-- group's first diagnosis month and the month after cut the patient's
+-- months into segments, so within a segment the groups diagnosed before
+-- and those first diagnosed in the month are fixed: two bit sets.
+WITH params AS (
+    SELECT
+        'https://carelens.dev/fhir/ValueSet/condition-' AS group_prefix,
+        24 AS panel_months,
+        ['finished', 'arrived', 'triaged', 'in-progress', 'onleave'] AS visit_statuses,
+        ['refuted', 'entered-in-error'] AS not_a_diagnosis
+),
+bounds AS (
+    SELECT pop_last_month() AS last_month
+),
+-- Months with a performed visit, per patient.
+visit_months AS (
+    SELECT DISTINCT e.patient_id, pop_month_index(e.start_ts) AS m
+    FROM encounters AS e
+    CROSS JOIN params
+    WHERE e.start_ts IS NOT NULL
+      AND list_contains(params.visit_statuses, e.status)
+),
+-- A visit in month m puts the patient in the panel for months m .. m +
+-- panel_months - 1, so visits at most panel_months apart chain into one
+-- run: a run starts at a visit with no other in the panel_months before it
+-- and ends at one with no other in the panel_months after it. (One sort of
+-- the visit months gives both neighbours; the second window only sees the
+-- runs' first and last visits.)
+visit_gaps AS (
+    SELECT v.patient_id, v.m,
+        lag(v.m) OVER by_month AS prev_m,
+        lead(v.m) OVER by_month AS next_m
+    FROM visit_months AS v
+    WINDOW by_month AS (PARTITION BY v.patient_id ORDER BY v.m)
+),
+visit_runs AS (
+    SELECT patient_id, run_first, run_last
+    FROM (
+        SELECT patient_id, is_start, m AS run_first,
+            CASE WHEN is_end THEN m ELSE lead(m) OVER (PARTITION BY patient_id ORDER BY m) END AS run_last
+        FROM (
+            SELECT g.patient_id, g.m,
+                g.prev_m IS NULL OR g.m - g.prev_m > params.panel_months AS is_start,
+                g.next_m IS NULL OR g.next_m - g.m > params.panel_months AS is_end
+            FROM visit_gaps AS g
+            CROSS JOIN params
+        )
+        WHERE is_start OR is_end
+    )
+    WHERE is_start
+),
+-- Panel spans: runs of months in the panel, from the month of birth at the
+-- earliest, cut at the data's last month and, to be alive on the month's
+-- first day, after the month of death.
+panel_spans AS MATERIALIZED (
+    SELECT * FROM (
+        SELECT r.patient_id,
+            -- born by the month's last day (no birth date, as for the 90+: born)
+            greatest(r.run_first, coalesce(pop_month_index(p.birth_date), r.run_first)) AS first_m,
+            least(r.run_last + params.panel_months - 1,
+                  bounds.last_month,
+                  coalesce(pop_month_index(p.deceased_date), bounds.last_month)) AS last_m,
+            p.birth_date, p.age_90_plus,
+            coalesce(p.sex, 'unknown') AS sex,
+            coalesce(p.zip3, 'unknown') AS zip3,
+            coalesce(p.clinic_id, 'unknown') AS clinic
+        FROM visit_runs AS r
+        JOIN patients AS p ON p.patient_id = r.patient_id
+        CROSS JOIN params
+        CROSS JOIN bounds
+    )
+    WHERE last_m >= first_m
+),
+-- The payer by payer_at's rule: the coverage in force on the month's last
+-- day (status not entered-in-error or draft, started on or before the day,
+-- not ended before it); with several, the latest start wins, then the
+-- smallest key. A coverage is in force at the end of months cs .. ce.
+coverage_spans AS (
+    SELECT c.patient_id, c.payer_type,
+        row_number() OVER (PARTITION BY c.patient_id
+                           ORDER BY c.period_start DESC NULLS LAST, c.coverage_key) AS rank,
+        coalesce(pop_month_index(c.period_start), -2147483647) AS cs,
+        coalesce(pop_month_index(c.period_end)
+                 - CASE WHEN c.period_end = last_day(c.period_end) THEN 0 ELSE 1 END, 2147483646) AS ce
+    FROM coverage AS c
+    WHERE coalesce(c.status, '') NOT IN ('entered-in-error', 'draft')
+),
+-- Condition groups, numbered 0, 1, … (one bit each in a BIGINT: at most 63
+-- groups).
+condition_groups AS (
+    SELECT vs.url, substr(vs.url, length(params.group_prefix) + 1) AS condition,
+        CAST(dense_rank() OVER (ORDER BY substr(vs.url, length(params.group_prefix) + 1)) - 1 AS INTEGER) AS bit
+    FROM value_sets AS vs
+    CROSS JOIN params
+    WHERE starts_with(vs.url, params.group_prefix)
+),
+group_codes AS (
+    SELECT DISTINCT g.bit, c.system, c.code
+    FROM value_set_codes AS c
+    JOIN condition_groups AS g ON g.url = c.url
+),
+-- Each condition record under each code it carries: its own and its
+-- ICD-10-CM coding.
+condition_codes AS (
+    SELECT c.condition_key, c.patient_id, c.code_system AS system, c.code,
+        c.clinical_status, c.verification_status, c.onset_date, c.recorded_date, c.abatement_date
+    FROM conditions AS c
+    UNION ALL
+    SELECT c.condition_key, c.patient_id, 'http://hl7.org/fhir/sid/icd-10-cm', c.icd10_code,
+        c.clinical_status, c.verification_status, c.onset_date, c.recorded_date, c.abatement_date
+    FROM conditions AS c
+    WHERE c.icd10_code IS NOT NULL
+),
+-- The month of each patient's first-ever diagnosis of each group (a
+-- condition without a date: the start of time).
+first_diagnoses AS (
+    SELECT cc.patient_id, gc.bit,
+        min(coalesce(pop_month_index(coalesce(cc.onset_date, cc.recorded_date)), -2147483647)) AS first_m
+    FROM condition_codes AS cc
+    JOIN group_codes AS gc ON gc.system = cc.system AND gc.code = cc.code
+    CROSS JOIN params
+    WHERE NOT list_contains(params.not_a_diagnosis, coalesce(cc.verification_status, ''))
+    GROUP BY cc.patient_id, gc.bit
+),
+-- Segments: the months where a panel span starts or ends, a coverage
+-- starts or ends, or a group is first diagnosed (and the month after) cut
+-- each patient's months into segments in which the payer, the groups
+-- diagnosed before and those first diagnosed in the month are fixed. They
+-- are worked out once per segment and expanded to months only at the end.
+cuts AS (
+    SELECT patient_id, first_m AS b FROM panel_spans
+    UNION SELECT patient_id, last_m + 1 FROM panel_spans
+    UNION SELECT patient_id, cs FROM coverage_spans
+    UNION SELECT patient_id, ce + 1 FROM coverage_spans
+    UNION SELECT patient_id, first_m FROM first_diagnoses
+    UNION SELECT patient_id, first_m + 1 FROM first_diagnoses
+),
+segments AS MATERIALIZED (
+    SELECT g.patient_id, g.seg_from, g.seg_to,
+        s.birth_date, s.age_90_plus, s.sex, s.zip3, s.clinic
+    FROM (
+        SELECT patient_id, b AS seg_from,
+            lead(b) OVER (PARTITION BY patient_id ORDER BY b) - 1 AS seg_to
+        FROM cuts
+    ) AS g
+    JOIN panel_spans AS s
+      ON s.patient_id = g.patient_id AND g.seg_from BETWEEN s.first_m AND s.last_m
+),
+segment_payer AS (
+    SELECT g.patient_id, g.seg_from, arg_min(coalesce(cv.payer_type, 'unknown'), cv.rank) AS payer
+    FROM segments AS g
+    JOIN coverage_spans AS cv
+      ON cv.patient_id = g.patient_id AND g.seg_from BETWEEN cv.cs AND cv.ce
+    GROUP BY g.patient_id, g.seg_from
+),
+segment_groups AS (
+    SELECT g.patient_id, g.seg_from,
+        bit_or(CASE WHEN fd.first_m < g.seg_from THEN CAST(1 AS BIGINT) << fd.bit ELSE 0 END) AS before,
+        bit_or(CASE WHEN fd.first_m = g.seg_from THEN CAST(1 AS BIGINT) << fd.bit ELSE 0 END) AS new
+    FROM segments AS g
+    JOIN first_diagnoses AS fd
+      ON fd.patient_id = g.patient_id AND fd.first_m <= g.seg_from
+    GROUP BY g.patient_id, g.seg_from
+),
+-- Patient-months of the population with their dimensions on the month's
+-- last day, the groups diagnosed before the month and those first
+-- diagnosed in it.
+panel AS (
+    SELECT patient_id, month_end, sex, zip3, clinic, payer, before, new,
+        age_band(birth_date, age_90_plus, month_end) AS age_band
+    FROM (
+        SELECT *, pop_month_end(m) AS month_end
+        FROM (
+            SELECT g.patient_id, unnest(range(g.seg_from, g.seg_to + 1)) AS m,
+                g.birth_date, g.age_90_plus, g.sex, g.zip3, g.clinic,
+                coalesce(sp.payer, 'unknown') AS payer,
+                coalesce(sg.before, 0) AS before,
+                coalesce(sg.new, 0) AS new
+            FROM segments AS g
+            LEFT JOIN segment_payer AS sp ON sp.patient_id = g.patient_id AND sp.seg_from = g.seg_from
+            LEFT JOIN segment_groups AS sg ON sg.patient_id = g.patient_id AND sg.seg_from = g.seg_from
+        )
+    )
+)
+SELECT
+    pn.month_end AS period_date,
+    pn.patient_id AS patient_id,
+    cg.condition AS condition,
+    pn.age_band AS age_band,
+    pn.sex AS sex,
+    pn.payer AS payer,
+    pn.zip3 AS zip3,
+    pn.clinic AS clinic,
+    CAST((pn.new >> cg.bit) & 1 AS INTEGER) AS numerator,
+    1 AS denominator
+FROM panel AS pn
+CROSS JOIN (SELECT DISTINCT condition, bit FROM condition_groups) AS cg
+WHERE (pn.before >> cg.bit) & 1 = 0
