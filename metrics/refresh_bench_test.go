@@ -22,11 +22,13 @@ import (
 //
 //   - full-s: a forced refresh of all metrics (what a new snapshot costs),
 //     against the goal of 30 s on 2 cores;
+//
 //   - incremental-s: a refresh with the snapshot unchanged (every metric is
 //     current and skipped);
+//
 //   - slowest-s and the metric names with their seconds in the log.
 //
-//	go test -tags duckdb_arrow -run '^$' -bench BenchmarkFullRefresh -benchtime 1x -timeout 60m ./metrics/
+//     go test -tags duckdb_arrow -run '^$' -bench BenchmarkFullRefresh -benchtime 1x -timeout 60m ./metrics/
 func BenchmarkFullRefresh(b *testing.B) {
 	ctx := context.Background()
 	patients := 100_000

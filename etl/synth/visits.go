@@ -35,7 +35,7 @@ var encTypes = []encType{
 
 const (
 	cptSystem   = "http://www.ama-assn.org/go/cpt"
-	hcpcsSystem = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+	hcpcsSystem = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 )
 
 var classDisplay = map[string]string{"AMB": "ambulatory", "VR": "virtual", "EMER": "emergency", "IMP": "inpatient encounter"}
