@@ -395,8 +395,14 @@ func withConn(ctx context.Context, db DB, reg *Registry, fn func(*sql.Conn) erro
 func (e *Engine) lastDataDate(ctx context.Context, reg *Registry, d *Definition) (time.Time, error) {
 	var last sql.NullTime
 	err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+		source := d.SQL
+		if snap, err := e.snapshot(ctx); err == nil {
+			if mat, err := materialised(ctx, conn, d, snap); err == nil && mat {
+				source = "SELECT period_date FROM " + memberTable(d.Name)
+			}
+		}
 		return conn.QueryRowContext(ctx,
-			"SELECT max(CAST(period_date AS DATE)) FROM (\n"+d.SQL+"\n) AS metric WHERE CAST(period_date AS DATE) <= CAST(? AS DATE)",
+			"SELECT max(CAST(period_date AS DATE)) FROM (\n"+source+"\n) AS metric WHERE CAST(period_date AS DATE) <= CAST(? AS DATE)",
 			day(e.today())).Scan(&last)
 	})
 	if err != nil {
