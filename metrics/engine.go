@@ -394,9 +394,12 @@ func withConn(ctx context.Context, db DB, reg *Registry, fn func(*sql.Conn) erro
 // today, zero when there is none.
 func (e *Engine) lastDataDate(ctx context.Context, reg *Registry, d *Definition) (time.Time, error) {
 	var last sql.NullTime
+	// The snapshot is read before taking a connection: a pool of one
+	// connection (an in-memory warehouse) would otherwise wait on itself.
+	snap, snapErr := e.snapshot(ctx)
 	err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
 		source := d.SQL
-		if snap, err := e.snapshot(ctx); err == nil {
+		if snapErr == nil {
 			if mat, err := materialised(ctx, conn, d, snap); err == nil && mat {
 				source = "SELECT period_date FROM " + memberTable(d.Name)
 			}
