@@ -64,6 +64,14 @@
 -- reminder must be known; a source without a committed run sets no limit.
 -- clinic is the appointment's clinic; age band (birth year only: taken as
 -- born on 1 January) and payer on the appointment's start.
+--
+-- The payer follows payer_at's rule, worked out once per coverage change
+-- rather than once per row: payer_at's answer for a patient can change only
+-- on a day one of the patient's coverages starts (from the beginning of time
+-- when the start is unknown) or the day after one ends, so each such day's
+-- answer holds until the next one (payer_spans: span_start <= day <
+-- span_end). A day before all of them, or a patient without coverage, has
+-- none: 'unknown', as payer_at says.
 WITH params AS (
     SELECT
         -- A reminder is for an appointment starting within this after it
@@ -84,15 +92,20 @@ appts AS MATERIALIZED (
         a.clinic_id,
         a.booked_at,
         a.start_ts,
-        CASE WHEN a.status = 'cancelled' THEN a.cancelled_at END AS cancelled_at
+        CASE WHEN a.status = 'cancelled' THEN a.cancelled_at END AS cancelled_at,
+        -- the reminder window before the start: [window_start, start_ts)
+        a.start_ts - params.reminder_window AS window_start
     FROM appointments AS a
+    CROSS JOIN params
     WHERE a.start_ts IS NOT NULL
       AND (a.status IN ('booked', 'arrived', 'checked-in', 'fulfilled', 'noshow')
            OR (a.status = 'cancelled' AND a.cancelled_at IS NOT NULL))
 ),
 reminders AS MATERIALIZED (
-    SELECT m.message_key, m.patient_id, m.channel, m.sent_at, m.delivered_at, m.opened_at, m.replied_at
+    SELECT m.message_key, m.patient_id, m.channel, m.sent_at, m.delivered_at, m.opened_at, m.replied_at,
+        m.sent_at + params.reminder_window AS window_end
     FROM outreach_messages AS m
+    CROSS JOIN params
     WHERE m.purpose = 'appointment_reminder'
       AND m.sent_at IS NOT NULL
 ),
@@ -101,11 +114,10 @@ targets AS (
     SELECT r.message_key, r.channel, r.delivered_at, r.opened_at, r.replied_at,
         a.appointment_key, a.start_ts
     FROM reminders AS r
-    CROSS JOIN params
     JOIN appts AS a
         ON a.patient_id = r.patient_id
        AND a.start_ts > r.sent_at
-       AND a.start_ts <= r.sent_at + params.reminder_window
+       AND a.start_ts <= r.window_end
        AND (a.booked_at IS NULL OR a.booked_at <= r.sent_at)
        AND (a.cancelled_at IS NULL OR a.cancelled_at > r.sent_at)
     QUALIFY row_number() OVER (PARTITION BY r.message_key ORDER BY a.start_ts, a.appointment_key) = 1
@@ -135,8 +147,18 @@ grouped AS (
       AND NOT EXISTS (
             SELECT 1 FROM reminders AS r
             WHERE r.patient_id = a.patient_id
-              AND r.sent_at >= a.start_ts - params.reminder_window
+              AND r.sent_at >= a.window_start
               AND r.sent_at < a.start_ts)
+),
+payer_spans AS (
+    SELECT k.patient_id, k.day AS span_start,
+        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
+        payer_at(k.patient_id, k.day) AS payer
+    FROM (
+        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
+        UNION
+        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
+    ) AS k
 )
 SELECT
     CAST(g.start_ts AS DATE)                                         AS period_date,
@@ -147,10 +169,14 @@ SELECT
     coalesce(g.clinic_id, 'unknown')                                 AS clinic,
     age_band(coalesce(p.birth_date, make_date(p.birth_year, 1, 1)), p.age_90_plus, g.start_ts) AS age_band,
     coalesce(p.sex, 'unknown')                                       AS sex,
-    payer_at(g.patient_id, g.start_ts)                               AS payer,
+    coalesce(ps.payer, 'unknown')                                    AS payer,
     CASE WHEN g.status IN ('fulfilled', 'arrived', 'checked-in') THEN 1 ELSE 0 END AS numerator,
     1                                                                AS denominator
 FROM grouped AS g
 CROSS JOIN horizon
 LEFT JOIN patients AS p ON p.patient_id = g.patient_id
+LEFT JOIN payer_spans AS ps
+  ON ps.patient_id = g.patient_id
+ AND CAST(g.start_ts AS DATE) >= ps.span_start
+ AND CAST(g.start_ts AS DATE) < ps.span_end
 WHERE coalesce(g.start_ts <= horizon.as_of, true)

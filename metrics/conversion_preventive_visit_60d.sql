@@ -68,6 +68,14 @@
 -- the earlier of outreach_as_of('ehr') and outreach_as_of('crm'); a source
 -- without a committed run sets no limit. Strata are made of the messages
 -- whose window is over, so their comparison index dates are too.
+--
+-- The payer follows payer_at's rule, worked out once per coverage change
+-- rather than once per row: payer_at's answer for a patient can change only
+-- on a day one of the patient's coverages starts (from the beginning of time
+-- when the start is unknown) or the day after one ends, so each such day's
+-- answer holds until the next one (payer_spans: span_start <= day <
+-- span_end). A day before all of them, or a patient without coverage, has
+-- none: 'unknown', as payer_at says.
 WITH params AS (
     SELECT
         60  AS window_days,                         -- outcome: a visit on days 1..60 after the index
@@ -83,7 +91,31 @@ encounter_days AS MATERIALIZED (
     WHERE e.start_ts IS NOT NULL
       AND e.status NOT IN ('cancelled', 'planned', 'entered-in-error')
 ),
-visit_days AS MATERIALIZED (
+-- Spans of days on which a patient is active. Active on day i: an
+-- encounter day e with i - active_days <= e < i, i.e. i in e + 1 .. e +
+-- active_days. The tests below, active, converted and quiet, each ask
+-- whether a day is in one of a patient's ranges of days lo .. hi (all of a
+-- test's ranges as long, so sorted by lo they are sorted by hi too); the
+-- ranges are merged where they meet or overlap (a run), so the spans are
+-- disjoint and a day is in at most one: a plain join finds it without
+-- pairing each row with each range.
+active_spans AS MATERIALIZED (
+    SELECT r.patient_id, min(r.lo) AS span_from, max(r.hi) AS span_to
+    FROM (
+        SELECT g.patient_id, g.lo, g.hi, sum(g.starts) OVER (PARTITION BY g.patient_id ORDER BY g.lo) AS run
+        FROM (
+            SELECT d.patient_id, d.lo, d.hi,
+                CASE WHEN lag(d.hi) OVER (PARTITION BY d.patient_id ORDER BY d.lo) >= d.lo - 1 THEN 0 ELSE 1 END AS starts
+            FROM (
+                SELECT DISTINCT x.patient_id, x.day + 1 AS lo, x.day + params.active_days AS hi
+                FROM encounter_days AS x
+                CROSS JOIN params
+            ) AS d
+        ) AS g
+    ) AS r
+    GROUP BY r.patient_id, r.run
+),
+visit_days AS (
     SELECT ed.patient_id, ed.day
     FROM encounter_days AS ed
     CROSS JOIN params
@@ -93,6 +125,24 @@ visit_days AS MATERIALIZED (
     FROM procedures AS pc
     WHERE pc.performed_start IS NOT NULL
       AND pc.status NOT IN ('entered-in-error', 'not-done', 'preparation')
+),
+-- Spans of index days that convert: index day i converts when a visit
+-- day v is in i + 1 .. i + window_days, i.e. i in v - window_days .. v - 1.
+visit_spans AS (
+    SELECT r.patient_id, min(r.lo) AS span_from, max(r.hi) AS span_to
+    FROM (
+        SELECT g.patient_id, g.lo, g.hi, sum(g.starts) OVER (PARTITION BY g.patient_id ORDER BY g.lo) AS run
+        FROM (
+            SELECT d.patient_id, d.lo, d.hi,
+                CASE WHEN lag(d.hi) OVER (PARTITION BY d.patient_id ORDER BY d.lo) >= d.lo - 1 THEN 0 ELSE 1 END AS starts
+            FROM (
+                SELECT DISTINCT x.patient_id, x.day - params.window_days AS lo, x.day - 1 AS hi
+                FROM visit_days AS x
+                CROSS JOIN params
+            ) AS d
+        ) AS g
+    ) AS r
+    GROUP BY r.patient_id, r.run
 ),
 -- Preventive messages; previous_date is the sending day of the patient's
 -- previous preventive message (by time, then key), if any.
@@ -104,9 +154,31 @@ messages AS MATERIALIZED (
     WHERE m.purpose = 'preventive_care'
       AND m.sent_at IS NOT NULL
 ),
+-- Spans of days on which a patient is not quiet: day i is not when a
+-- preventive message was sent on a day m in i - window_days .. i +
+-- window_days, i.e. i in m - window_days .. m + window_days.
+message_spans AS (
+    SELECT r.patient_id, min(r.lo) AS span_from, max(r.hi) AS span_to
+    FROM (
+        SELECT g.patient_id, g.lo, g.hi, sum(g.starts) OVER (PARTITION BY g.patient_id ORDER BY g.lo) AS run
+        FROM (
+            SELECT d.patient_id, d.lo, d.hi,
+                CASE WHEN lag(d.hi) OVER (PARTITION BY d.patient_id ORDER BY d.lo) >= d.lo - 1 THEN 0 ELSE 1 END AS starts
+            FROM (
+                SELECT DISTINCT x.patient_id, x.index_date - params.window_days AS lo, x.index_date + params.window_days AS hi
+                FROM messages AS x
+                CROSS JOIN params
+            ) AS d
+        ) AS g
+    ) AS r
+    GROUP BY r.patient_id, r.run
+),
+-- born_key: age_key of the birth day (see age_key: ages by key ranges).
 people AS MATERIALIZED (
-    SELECT p.patient_id, p.clinic_id, p.sex, p.age_90_plus, p.deceased_date,
+    SELECT p.patient_id, p.clinic_id, coalesce(p.clinic_id, 'unknown') AS clinic, p.sex, p.age_90_plus,
+        coalesce(p.age_90_plus, false) AS over_89, p.deceased_date,
         coalesce(p.birth_date, make_date(p.birth_year, 1, 1)) AS born,
+        age_key(coalesce(p.birth_date, make_date(p.birth_year, 1, 1))) AS born_key,
         EXISTS (SELECT 1 FROM contacts AS k WHERE k.patient_id = p.patient_id AND k.linked) AS reachable
     FROM patients AS p
 ),
@@ -120,43 +192,62 @@ indexed AS MATERIALIZED (
     CROSS JOIN params
     CROSS JOIN horizon
     JOIN people AS pp ON pp.patient_id = m.patient_id
+    JOIN active_spans AS a
+        ON a.patient_id = m.patient_id
+       AND m.index_date BETWEEN a.span_from AND a.span_to
     WHERE coalesce(m.index_date + params.window_days <= horizon.as_of, true)
       AND (pp.deceased_date IS NULL OR pp.deceased_date > m.index_date)
-      AND EXISTS (
-            SELECT 1 FROM encounter_days AS ed
-            WHERE ed.patient_id = m.patient_id
-              AND ed.day >= m.index_date - params.active_days
-              AND ed.day < m.index_date)
       AND (m.previous_date IS NULL OR m.previous_date < m.index_date - params.window_days)
 ),
+-- Each stratum's index date and age range; born_from (exclusive) ..
+-- born_to bound the birth-day keys of its ages (age_key).
 strata AS (
-    SELECT campaign, date_trunc('month', index_date) AS month, coalesce(clinic_id, 'unknown') AS clinic, band,
-        quantile_disc(index_date, 0.5) AS index_date,
-        min(age) AS min_age,
-        max(age) AS max_age
-    FROM indexed
-    GROUP BY ALL
+    SELECT g.*,
+        age_key(g.index_date) - (g.max_age + 1) * 10000 AS born_from,
+        age_key(g.index_date) - g.min_age * 10000 AS born_to
+    FROM (
+        SELECT campaign, date_trunc('month', index_date) AS month, coalesce(clinic_id, 'unknown') AS clinic, band,
+            quantile_disc(index_date, 0.5) AS index_date,
+            min(age) AS min_age,
+            max(age) AS max_age
+        FROM indexed
+        GROUP BY ALL
+    ) AS g
 ),
+-- The patients of each stratum's clinic and age range: aged min_age ..
+-- max_age on its index date (by their birth-day key), or flagged 90 and
+-- over (age 90) when 90 is in the range; then the same band, alive, active,
+-- and no preventive message in the quiet days.
 comparison AS (
-    SELECT pp.patient_id, s.index_date, s.campaign, s.clinic
-    FROM strata AS s
-    CROSS JOIN params
-    JOIN people AS pp
-        ON coalesce(pp.clinic_id, 'unknown') = s.clinic
-       AND pp.reachable
-    WHERE age_band(pp.born, pp.age_90_plus, s.index_date) = s.band
-      AND (CASE WHEN pp.age_90_plus THEN 90 ELSE age_years(pp.born, s.index_date) END) BETWEEN s.min_age AND s.max_age
-      AND (pp.deceased_date IS NULL OR pp.deceased_date > s.index_date)
-      AND EXISTS (
-            SELECT 1 FROM encounter_days AS ed
-            WHERE ed.patient_id = pp.patient_id
-              AND ed.day >= s.index_date - params.active_days
-              AND ed.day < s.index_date)
-      AND NOT EXISTS (
-            SELECT 1 FROM messages AS o
-            WHERE o.patient_id = pp.patient_id
-              AND o.index_date BETWEEN s.index_date - params.window_days
-                                   AND s.index_date + params.window_days)
+    SELECT c.patient_id, c.index_date, c.campaign, c.clinic
+    FROM (
+        SELECT pp.patient_id, pp.born, pp.age_90_plus, pp.deceased_date,
+            s.index_date, s.campaign, s.clinic, s.band
+        FROM strata AS s
+        JOIN people AS pp
+            ON pp.clinic = s.clinic
+           AND pp.born_key > s.born_from
+           AND pp.born_key <= s.born_to
+        WHERE pp.reachable
+          AND NOT pp.over_89
+        UNION ALL
+        SELECT pp.patient_id, pp.born, pp.age_90_plus, pp.deceased_date,
+            s.index_date, s.campaign, s.clinic, s.band
+        FROM strata AS s
+        JOIN people AS pp ON pp.clinic = s.clinic
+        WHERE pp.reachable
+          AND pp.over_89
+          AND 90 BETWEEN s.min_age AND s.max_age
+    ) AS c
+    JOIN active_spans AS a
+        ON a.patient_id = c.patient_id
+       AND c.index_date BETWEEN a.span_from AND a.span_to
+    LEFT JOIN message_spans AS o
+        ON o.patient_id = c.patient_id
+       AND c.index_date BETWEEN o.span_from AND o.span_to
+    WHERE o.patient_id IS NULL
+      AND age_band(c.born, c.age_90_plus, c.index_date) = c.band
+      AND (c.deceased_date IS NULL OR c.deceased_date > c.index_date)
 ),
 events AS (
     SELECT m.patient_id, m.index_date, 'yes' AS messaged,
@@ -168,6 +259,16 @@ events AS (
     UNION ALL
     SELECT c.patient_id, c.index_date, 'no', 'not_messaged', 'none', c.campaign, c.clinic
     FROM comparison AS c
+),
+payer_spans AS (
+    SELECT k.patient_id, k.day AS span_start,
+        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
+        payer_at(k.patient_id, k.day) AS payer
+    FROM (
+        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
+        UNION
+        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
+    ) AS k
 )
 SELECT
     e.index_date                                                     AS period_date,
@@ -179,16 +280,18 @@ SELECT
     e.clinic                                                         AS clinic,
     age_band(pp.born, pp.age_90_plus, e.index_date)                  AS age_band,
     coalesce(pp.sex, 'unknown')                                      AS sex,
-    payer_at(e.patient_id, e.index_date)                             AS payer,
-    CASE WHEN EXISTS (
-            SELECT 1 FROM visit_days AS v
-            WHERE v.patient_id = e.patient_id
-              AND v.day > e.index_date
-              AND v.day <= e.index_date + params.window_days)
-         THEN 1 ELSE 0 END                                           AS numerator,
+    coalesce(ps.payer, 'unknown')                                    AS payer,
+    CASE WHEN v.patient_id IS NULL THEN 0 ELSE 1 END                 AS numerator,
     1                                                                AS denominator
 FROM events AS e
 CROSS JOIN params
 CROSS JOIN horizon
 JOIN people AS pp ON pp.patient_id = e.patient_id
+LEFT JOIN visit_spans AS v
+  ON v.patient_id = e.patient_id
+ AND e.index_date BETWEEN v.span_from AND v.span_to
+LEFT JOIN payer_spans AS ps
+  ON ps.patient_id = e.patient_id
+ AND e.index_date >= ps.span_start
+ AND e.index_date < ps.span_end
 WHERE coalesce(e.index_date + params.window_days <= horizon.as_of, true)

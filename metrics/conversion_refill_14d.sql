@@ -83,6 +83,14 @@
 -- fills and the absence of reminders must both be known; a source without a
 -- committed run sets no limit. clinic is the patient's home clinic; age band
 -- (birth year only: taken as born on 1 January) and payer on the index date.
+--
+-- The payer follows payer_at's rule, worked out once per coverage change
+-- rather than once per row: payer_at's answer for a patient can change only
+-- on a day one of the patient's coverages starts (from the beginning of time
+-- when the start is unknown) or the day after one ends, so each such day's
+-- answer holds until the next one (payer_spans: span_start <= day <
+-- span_end). A day before all of them, or a patient without coverage, has
+-- none: 'unknown', as payer_at says.
 WITH params AS (
     SELECT
         14  AS window_days,               -- outcome: a fill on days 1..14 after the index
@@ -92,16 +100,24 @@ WITH params AS (
 horizon AS (
     SELECT CAST(least(outreach_as_of('ehr'), outreach_as_of('crm')) AS DATE) AS as_of
 ),
+-- Each fill day of a drug with the patient's next fill day of the same drug
+-- (next_fill; 'infinity' when none): a fill is the latest on or before day
+-- i exactly when it is on or before i and next_fill is after i, and then
+-- next_fill is the first fill after i.
 fill_days AS MATERIALIZED (
-    SELECT d.patient_id, d.rxnorm_code AS drug, d.dispensed_on, max(d.days_supply) AS days_supply
-    FROM medication_dispenses AS d
-    WHERE d.status = 'completed'
-      AND d.dispensed_on IS NOT NULL
-      AND d.rxnorm_code IS NOT NULL
-    GROUP BY d.patient_id, d.rxnorm_code, d.dispensed_on
+    SELECT g.patient_id, g.drug, g.dispensed_on, g.days_supply,
+        lead(g.dispensed_on, 1, DATE 'infinity') OVER (PARTITION BY g.patient_id, g.drug ORDER BY g.dispensed_on) AS next_fill
+    FROM (
+        SELECT d.patient_id, d.rxnorm_code AS drug, d.dispensed_on, max(d.days_supply) AS days_supply
+        FROM medication_dispenses AS d
+        WHERE d.status = 'completed'
+          AND d.dispensed_on IS NOT NULL
+          AND d.rxnorm_code IS NOT NULL
+        GROUP BY d.patient_id, d.rxnorm_code, d.dispensed_on
+    ) AS g
 ),
 -- Drugs whose latest request was stopped, cancelled or entered in error.
-stopped_drugs AS (
+stopped_drugs AS MATERIALIZED (
     SELECT q.patient_id, q.rxnorm_code AS drug
     FROM medication_requests AS q
     WHERE q.rxnorm_code IS NOT NULL
@@ -118,8 +134,9 @@ reminders AS MATERIALIZED (
 ),
 -- Reminders that start an episode: no earlier refill reminder to the
 -- patient on the same day or in the window_days before.
-first_reminders AS (
-    SELECT r.message_key, r.patient_id, r.index_date
+first_reminders AS MATERIALIZED (
+    SELECT r.message_key, r.patient_id, r.index_date,
+        r.index_date - params.lookback_days AS lookback_from
     FROM (
         SELECT rm.*,
             lag(rm.index_date) OVER (PARTITION BY rm.patient_id ORDER BY rm.sent_at, rm.message_key) AS previous_date
@@ -144,34 +161,33 @@ episodes AS (
        AND e.index_date BETWEEN f.index_date AND f.index_date + params.window_days
     GROUP BY f.message_key
 ),
--- Candidate index events: (patient, index date, drug), the reminders'
--- with every drug filled in the look-back, the comparison's from each fill
--- (source_fill: its date, which must still be the latest fill at the index).
-candidates AS (
-    SELECT DISTINCT r.patient_id, r.index_date, f.drug, 'yes' AS messaged, r.message_key,
-        CAST(NULL AS DATE) AS source_fill
+-- Candidate index events (patient, index date, drug) with the latest fill
+-- of the drug on or before the index date (last_fill, last_supply) and the
+-- first fill after it (next_fill). The reminders': every drug whose latest
+-- fill by the index date is in the look-back (a drug filled in the
+-- look-back has its latest fill there). The comparison's: each fill, at its
+-- overdue day, when it is still the latest fill then (no refill came by
+-- then).
+last_fills AS (
+    SELECT r.patient_id, r.index_date, f.drug, 'yes' AS messaged, r.message_key,
+        f.dispensed_on AS last_fill, f.days_supply AS last_supply, f.next_fill
     FROM first_reminders AS r
-    CROSS JOIN params
     JOIN fill_days AS f
         ON f.patient_id = r.patient_id
+       AND f.dispensed_on >= r.lookback_from
        AND f.dispensed_on <= r.index_date
-       AND f.dispensed_on >= r.index_date - params.lookback_days
+       AND f.next_fill > r.index_date
     UNION ALL
-    SELECT f.patient_id, f.dispensed_on + f.days_supply + params.comparison_overdue_days, f.drug,
-        'no', CAST(NULL AS VARCHAR), f.dispensed_on
-    FROM fill_days AS f
-    CROSS JOIN params
-    WHERE f.days_supply > 0
-),
--- Each candidate with the latest fill of its drug on or before the index
--- date (an ASOF join: the nearest fill, without pairing every fill).
-last_fills AS (
-    SELECT c.*, f.dispensed_on AS last_fill, f.days_supply AS last_supply
-    FROM candidates AS c
-    ASOF JOIN fill_days AS f
-        ON f.patient_id = c.patient_id
-       AND f.drug = c.drug
-       AND c.index_date >= f.dispensed_on
+    SELECT c.patient_id, c.index_date, c.drug, 'no', CAST(NULL AS VARCHAR),
+        c.dispensed_on, c.days_supply, c.next_fill
+    FROM (
+        SELECT f.*, f.dispensed_on + f.days_supply + params.comparison_overdue_days AS index_date
+        FROM fill_days AS f
+        CROSS JOIN params
+        WHERE f.days_supply > 0
+    ) AS c
+    WHERE c.dispensed_on <= c.index_date
+      AND c.next_fill > c.index_date
 ),
 -- Keep the drugs lapsed at the index date.
 lapsed AS (
@@ -183,7 +199,6 @@ lapsed AS (
       AND lf.last_fill >= lf.index_date - params.lookback_days
       AND lf.last_supply > 0
       AND lf.last_fill + lf.last_supply <= lf.index_date
-      AND (lf.source_fill IS NULL OR lf.source_fill = lf.last_fill)
       AND NOT EXISTS (
             SELECT 1 FROM stopped_drugs AS s
             WHERE s.patient_id = lf.patient_id AND s.drug = lf.drug)
@@ -192,13 +207,9 @@ lapsed AS (
 -- the index date comes no later than window_days after it.
 outcomes AS (
     SELECT l.*,
-        coalesce(g.dispensed_on <= l.index_date + params.window_days, false) AS filled
+        l.next_fill <= l.index_date + params.window_days AS filled
     FROM lapsed AS l
     CROSS JOIN params
-    ASOF LEFT JOIN fill_days AS g
-        ON g.patient_id = l.patient_id
-       AND g.drug = l.drug
-       AND l.index_date < g.dispensed_on
 ),
 -- A reminder converts when any of its lapsed drugs was filled.
 reminder_outcomes AS (
@@ -231,6 +242,16 @@ events AS (
             WHERE r.patient_id = o.patient_id
               AND r.index_date BETWEEN o.index_date - params.window_days
                                    AND o.index_date + params.window_days)
+),
+payer_spans AS (
+    SELECT k.patient_id, k.day AS span_start,
+        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
+        payer_at(k.patient_id, k.day) AS payer
+    FROM (
+        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
+        UNION
+        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
+    ) AS k
 )
 SELECT
     e.index_date                                                     AS period_date,
@@ -241,11 +262,15 @@ SELECT
     coalesce(p.clinic_id, 'unknown')                                 AS clinic,
     age_band(coalesce(p.birth_date, make_date(p.birth_year, 1, 1)), p.age_90_plus, e.index_date) AS age_band,
     coalesce(p.sex, 'unknown')                                       AS sex,
-    payer_at(e.patient_id, e.index_date)                             AS payer,
+    coalesce(ps.payer, 'unknown')                                    AS payer,
     e.converted                                                      AS numerator,
     1                                                                AS denominator
 FROM events AS e
 CROSS JOIN params
 CROSS JOIN horizon
 LEFT JOIN patients AS p ON p.patient_id = e.patient_id
+LEFT JOIN payer_spans AS ps
+  ON ps.patient_id = e.patient_id
+ AND e.index_date >= ps.span_start
+ AND e.index_date < ps.span_end
 WHERE coalesce(e.index_date + params.window_days <= horizon.as_of, true)

@@ -37,6 +37,14 @@
 -- cover yet. Appointments without a start count nowhere.
 -- clinic is where the appointment takes place; age band and payer are taken
 -- on the appointment date.
+--
+-- The payer follows payer_at's rule, worked out once per coverage change
+-- rather than once per row: payer_at's answer for a patient can change only
+-- on a day one of the patient's coverages starts (from the beginning of time
+-- when the start is unknown) or the day after one ends, so each such day's
+-- answer holds until the next one (payer_spans: span_start <= day <
+-- span_end). A day before all of them, or a patient without coverage, has
+-- none: 'unknown', as payer_at says.
 WITH params AS (
     SELECT INTERVAL 24 HOUR AS late_within
 ),
@@ -51,6 +59,16 @@ counted AS (
     WHERE a.start_ts <= appointments_as_of()
       AND (a.status IN ('booked', 'arrived', 'checked-in', 'fulfilled', 'noshow')
            OR (a.status = 'cancelled' AND a.cancelled_at > a.start_ts - params.late_within))
+),
+payer_spans AS (
+    SELECT k.patient_id, k.day AS span_start,
+        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
+        payer_at(k.patient_id, k.day) AS payer
+    FROM (
+        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
+        UNION
+        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
+    ) AS k
 )
 SELECT
     CAST(ap.start_ts AS DATE)                              AS period_date,
@@ -58,9 +76,13 @@ SELECT
     coalesce(ap.clinic_id, 'unknown')                      AS clinic,
     age_band(p.birth_date, p.age_90_plus, ap.start_ts)     AS age_band,
     coalesce(p.sex, 'unknown')                             AS sex,
-    payer_at(ap.patient_id, ap.start_ts)                   AS payer,
+    coalesce(ps.payer, 'unknown')                          AS payer,
     coalesce(p.zip3, 'unknown')                            AS zip3,
     ap.late                                                AS numerator,
     1                                                      AS denominator
 FROM counted AS ap
 LEFT JOIN patients AS p ON p.patient_id = ap.patient_id
+LEFT JOIN payer_spans AS ps
+  ON ps.patient_id = ap.patient_id
+ AND CAST(ap.start_ts AS DATE) >= ps.span_start
+ AND CAST(ap.start_ts AS DATE) < ps.span_end

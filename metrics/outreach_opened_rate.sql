@@ -42,6 +42,14 @@
 -- Dimensions: channel and purpose of the message; campaign its campaign_id
 -- ('none' without one); clinic the patient's home clinic; age band (birth
 -- year only: taken as born on 1 January) and payer on the sending day.
+--
+-- The payer follows payer_at's rule, worked out once per coverage change
+-- rather than once per row: payer_at's answer for a patient can change only
+-- on a day one of the patient's coverages starts (from the beginning of time
+-- when the start is unknown) or the day after one ends, so each such day's
+-- answer holds until the next one (payer_spans: span_start <= day <
+-- span_end). A day before all of them, or a patient without coverage, has
+-- none: 'unknown', as payer_at says.
 WITH params AS (
     SELECT
         'opened'         AS stage,         -- delivered | opened | responded
@@ -49,6 +57,16 @@ WITH params AS (
 ),
 horizon AS (
     SELECT outreach_as_of('crm') AS as_of
+),
+payer_spans AS (
+    SELECT k.patient_id, k.day AS span_start,
+        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
+        payer_at(k.patient_id, k.day) AS payer
+    FROM (
+        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
+        UNION
+        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
+    ) AS k
 )
 SELECT
     CAST(m.sent_at AS DATE)                                         AS period_date,
@@ -59,7 +77,7 @@ SELECT
     coalesce(p.clinic_id, 'unknown')                                AS clinic,
     age_band(coalesce(p.birth_date, make_date(p.birth_year, 1, 1)), p.age_90_plus, m.sent_at) AS age_band,
     coalesce(p.sex, 'unknown')                                      AS sex,
-    payer_at(m.patient_id, m.sent_at)                               AS payer,
+    coalesce(ps.payer, 'unknown')                                   AS payer,
     CASE WHEN outreach_reached(params.stage, m.sent_at + params.state_window,
                                m.delivered_at, m.opened_at, m.replied_at)
          THEN 1 ELSE 0 END                                          AS numerator,
@@ -68,5 +86,9 @@ FROM outreach_messages AS m
 CROSS JOIN params
 CROSS JOIN horizon
 LEFT JOIN patients AS p ON p.patient_id = m.patient_id
+LEFT JOIN payer_spans AS ps
+  ON ps.patient_id = m.patient_id
+ AND CAST(m.sent_at AS DATE) >= ps.span_start
+ AND CAST(m.sent_at AS DATE) < ps.span_end
 WHERE m.sent_at IS NOT NULL
   AND coalesce(m.sent_at + params.state_window <= horizon.as_of, true)

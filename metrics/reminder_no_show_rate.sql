@@ -30,12 +30,22 @@
 -- (ties: the smallest message key), 'none' when not reminded.
 -- clinic is where the appointment takes place; age band and payer are taken
 -- on the appointment date.
+--
+-- The payer follows payer_at's rule, worked out once per coverage change
+-- rather than once per row: payer_at's answer for a patient can change only
+-- on a day one of the patient's coverages starts (from the beginning of time
+-- when the start is unknown) or the day after one ends, so each such day's
+-- answer holds until the next one (payer_spans: span_start <= day <
+-- span_end). A day before all of them, or a patient without coverage, has
+-- none: 'unknown', as payer_at says.
 WITH params AS (
     SELECT INTERVAL 7 DAY AS reminder_window
 ),
 due AS (
-    SELECT a.appointment_key, a.patient_id, a.clinic_id, a.start_ts, a.status
+    SELECT a.appointment_key, a.patient_id, a.clinic_id, a.start_ts, a.status,
+        a.start_ts - params.reminder_window AS window_start
     FROM appointments AS a
+    CROSS JOIN params
     WHERE a.status IN ('booked', 'arrived', 'checked-in', 'fulfilled', 'noshow')
       AND a.start_ts <= appointments_as_of()
 ),
@@ -43,13 +53,22 @@ reminded AS (
     SELECT d.appointment_key,
            first(m.channel ORDER BY m.delivered_at DESC, m.message_key) AS channel
     FROM due AS d
-    CROSS JOIN params
     JOIN outreach_messages AS m
       ON m.patient_id = d.patient_id
-     AND m.purpose = 'appointment_reminder'
-     AND m.delivered_at >= d.start_ts - params.reminder_window
+     AND m.delivered_at >= d.window_start
      AND m.delivered_at < d.start_ts
+    WHERE m.purpose = 'appointment_reminder'
     GROUP BY d.appointment_key
+),
+payer_spans AS (
+    SELECT k.patient_id, k.day AS span_start,
+        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
+        payer_at(k.patient_id, k.day) AS payer
+    FROM (
+        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
+        UNION
+        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
+    ) AS k
 )
 SELECT
     CAST(d.start_ts AS DATE)                               AS period_date,
@@ -59,10 +78,14 @@ SELECT
     coalesce(d.clinic_id, 'unknown')                       AS clinic,
     age_band(p.birth_date, p.age_90_plus, d.start_ts)      AS age_band,
     coalesce(p.sex, 'unknown')                             AS sex,
-    payer_at(d.patient_id, d.start_ts)                     AS payer,
+    coalesce(ps.payer, 'unknown')                          AS payer,
     coalesce(p.zip3, 'unknown')                            AS zip3,
     CASE WHEN d.status = 'noshow' THEN 1 ELSE 0 END        AS numerator,
     1                                                      AS denominator
 FROM due AS d
 LEFT JOIN reminded AS r ON r.appointment_key = d.appointment_key
 LEFT JOIN patients AS p ON p.patient_id = d.patient_id
+LEFT JOIN payer_spans AS ps
+  ON ps.patient_id = d.patient_id
+ AND CAST(d.start_ts AS DATE) >= ps.span_start
+ AND CAST(d.start_ts AS DATE) < ps.span_end

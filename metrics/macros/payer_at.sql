@@ -4,6 +4,12 @@
 -- on/after it. With several, the one that started last wins (ties: the
 -- smallest coverage_key, so the choice is stable). 'unknown' when there is
 -- none or its payer_type is NULL.
+-- The answer for a patient changes only on a day one of the patient's
+-- coverages starts (any day, when the start is unknown) or the day after one
+-- ends. Queries over many rows (hundreds of thousands of appointments or
+-- messages) therefore call payer_at once per such day and join the spans
+-- between them, rather than once per row: see the payer_spans CTE of
+-- no_show_rate.sql.
 -- The alias _payer_c is unusual on purpose: DuckDB expands a macro in place,
 -- so an alias here named like one of the caller's (say c) would capture the
 -- caller's argument c.patient_id and compare coverage with itself.
