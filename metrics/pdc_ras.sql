@@ -63,76 +63,132 @@ class_codes AS (
         GROUP BY c.code
     )
 ),
+-- Patients, each numbered by its row (pnum: an integer key, cheaper than
+-- the text patient_id to sort and join on), with the last day their fills
+-- count (the day of death or the data's horizon, whichever comes first;
+-- NULL: neither) and the first year on whose 31 December they are 18 or
+-- older: the year of birth + 18, from the birth date, else the birth year,
+-- which decides it on that day; 90+ always (0); neither known: never (NULL).
+people AS (
+    SELECT p.rowid AS pnum, p.patient_id,
+        least(p.deceased_date, horizon.as_of) AS counts_until,
+        CASE WHEN p.age_90_plus THEN 0 ELSE coalesce(year(p.birth_date), p.birth_year) + 18 END AS adult_from,
+        p.birth_date, p.birth_year, p.age_90_plus, p.sex, p.clinic_id
+    FROM patients AS p
+    CROSS JOIN horizon
+),
 -- Completed dispenses of the class with a fill date and a positive days'
 -- supply: the claims. Fills before the year count too, for the supply they
--- carry into it. (MATERIALIZED: CTEs used more than once are computed once.)
-fills AS MATERIALIZED (
-    SELECT d.patient_id, d.dispense_key, d.dispensed_on, d.days_supply, cc.drug_id
+-- carry into it. Each fill has the end of its year's treatment period:
+-- 31 December, or the patient's counts_until if earlier; a fill after it is
+-- in no period (it still carries supply forward, which the period end cuts
+-- off). fill_id finds the dispense again (claims, below).
+fills AS (
+    SELECT d.rowid AS fill_id, pe.pnum, d.dispensed_on, d.days_supply, cc.drug_id,
+        least(make_date(year(d.dispensed_on), 12, 31), pe.counts_until) AS period_end
     FROM medication_dispenses AS d
     JOIN class_codes AS cc ON cc.code = d.rxnorm_code
+    JOIN people AS pe ON pe.patient_id = d.patient_id
     WHERE d.status = 'completed'
       AND d.dispensed_on IS NOT NULL
       AND d.days_supply > 0
 ),
 -- Same-drug shift without a loop. Number a patient's fills of one drug
--- k = 1, 2, … by fill date (ties by dispense key). The sequential rule, "a
--- fill starts on its fill date or on the day after the supply of the earlier
--- fills of that drug runs out, whichever is later", unrolls to
+-- k = 1, 2, … by fill date. The sequential rule, "a fill starts on its fill
+-- date or on the day after the supply of the earlier fills of that drug runs
+-- out, whichever is later", unrolls to
 --     last_day_k = max over j ≤ k of (fill_date_j + days_j + … + days_k) − 1
 --                = anchor_k + cum_days_k − 1
 --     anchor_k   = max over j ≤ k of (fill_date_j − cum_days_(j−1))
 -- where cum_days_k = days_1 + … + days_k: a running sum, then a running max.
 -- The fill covers [anchor_k + cum_days_(k−1), anchor_k + cum_days_k − 1].
--- docs/pdc.md has the proof; pdc_test.go checks it claim by claim against
--- the loop.
+-- Fills of one drug on one day may be numbered in any order: the running max
+-- is taken over every fill up to this one's day (RANGE), where the first of
+-- them in the numbering holds it, so they all get the same anchor and
+-- between them cover the same days whatever their order. The sorts need no
+-- tie-breaker (claims, below, orders them by dispense key to report each
+-- one's own days). docs/pdc.md has the proof; pdc_test.go checks it claim
+-- by claim against the loop.
 supply AS (
-    SELECT patient_id, dispense_key, dispensed_on, days_supply, drug_id,
-        CAST(sum(days_supply) OVER drug_fills AS INTEGER) AS cum_days
+    SELECT fill_id, pnum, drug_id, dispensed_on, days_supply, period_end,
+        CAST(sum(days_supply) OVER (
+            PARTITION BY pnum, drug_id ORDER BY dispensed_on
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS INTEGER) AS cum_days
     FROM fills
-    WINDOW drug_fills AS (
-        PARTITION BY patient_id, drug_id ORDER BY dispensed_on, dispense_key
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 shifted AS (
-    SELECT patient_id, dispense_key, dispensed_on, days_supply, drug_id, cum_days,
-        max(dispensed_on - (cum_days - days_supply)) OVER drug_fills AS anchor
+    SELECT fill_id, pnum, drug_id, dispensed_on, days_supply, period_end, cum_days,
+        max(dispensed_on - (cum_days - days_supply)) OVER (
+            PARTITION BY pnum, drug_id ORDER BY dispensed_on
+            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS anchor
     FROM supply
-    WINDOW drug_fills AS (
-        PARTITION BY patient_id, drug_id ORDER BY dispensed_on, dispense_key
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
-claims AS (
-    SELECT patient_id, dispense_key, dispensed_on, days_supply, drug_id, anchor,
+-- The days each fill covers once shifted: [first_day, last_day].
+slices AS (
+    SELECT fill_id, pnum, drug_id, dispensed_on, days_supply, period_end, anchor,
         anchor + (cum_days - days_supply) AS first_day,
         anchor + (cum_days - 1) AS last_day
     FROM shifted
 ),
--- Runs of uninterrupted supply of one drug. A fill continues a run when it
--- starts no later than the day after the previous one ends, and then leaves
--- the anchor (the running max) unchanged; a fill after a gap raises it. So
--- the anchor names the run, and the run covers the days from its first
--- fill's first day to its last fill's last day without a gap. The union
--- below then sorts runs, not fills.
-runs AS (
-    SELECT patient_id, drug_id, min(first_day) AS first_day, max(last_day) AS last_day
-    FROM claims
-    GROUP BY patient_id, drug_id, anchor
+-- Each claim with its own shifted days, fills of one drug on one day taken
+-- in order of dispense key: for reports and tests; the measure needs only
+-- slices.
+claims AS (
+    SELECT patient_id, dispense_key, pnum, drug_id, dispensed_on, days_supply, anchor,
+        anchor + (cum_days - days_supply) AS first_day,
+        anchor + (cum_days - 1) AS last_day
+    FROM (
+        SELECT d.patient_id, d.dispense_key, s.pnum, s.drug_id, s.dispensed_on, s.days_supply, s.anchor,
+            CAST(sum(s.days_supply) OVER (
+                PARTITION BY s.pnum, s.drug_id ORDER BY s.dispensed_on, d.dispense_key
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS INTEGER) AS cum_days
+        FROM slices AS s
+        JOIN medication_dispenses AS d ON d.rowid = s.fill_id
+    )
+),
+-- The union across fills and drugs, without expanding days (gaps and
+-- islands), in one pass over each patient's slices taken by the year of
+-- their fill, then by first day. covered_before is the furthest last day of
+-- the slices before this one (for the patient's first slice, the eve of its
+-- first day). They cover every day from this slice's first day up to it, so
+-- the slice adds only the days after it:
+--   - the slices of the same year before it start no later than it does;
+--   - the slices of earlier years' fills form, for each drug, runs of days
+--     each starting on a fill date before this year, so their days in this
+--     year run without a gap from 1 January to the furthest of their last
+--     days (a run reaching this year began before it).
+-- So the first slice of a year sees in covered_before how far the supply
+-- carried into the year reaches. (The order among slices starting on the
+-- same day does not matter.)
+fresh AS (
+    SELECT pnum, year(dispensed_on) AS measure_year, dispensed_on, period_end, first_day, last_day,
+        coalesce(max(last_day) OVER (
+            PARTITION BY pnum ORDER BY year(dispensed_on), first_day
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), first_day - 1) AS covered_before
+    FROM slices
 ),
 -- Measurement periods: each calendar year in which the patient has a fill of
--- the class in the treatment period, which ends on 31 December, at death or
--- at the data's horizon, whichever comes first. The IPSD (index prescription
--- start date) is the period's first fill; the fills fall on two or more
--- distinct days exactly when the last comes after the first.
-periods AS MATERIALIZED (
-    SELECT f.patient_id, year(f.dispensed_on) AS measure_year,
-        min(least(make_date(year(f.dispensed_on), 12, 31), p.deceased_date, horizon.as_of)) AS period_end,
-        min(f.dispensed_on) AS ipsd,
-        max(f.dispensed_on) AS last_fill
-    FROM fills AS f
-    JOIN patients AS p ON p.patient_id = f.patient_id
-    CROSS JOIN horizon
-    WHERE f.dispensed_on <= least(make_date(year(f.dispensed_on), 12, 31), p.deceased_date, horizon.as_of)
-    GROUP BY f.patient_id, year(f.dispensed_on)
+-- the class in the treatment period, from the IPSD (index prescription start
+-- date: the period's first fill) to the period end. The fills fall on two or
+-- more distinct days exactly when the last comes after the first. Covered:
+-- the days the year's slices add up to the period end, and the carried-in
+-- supply from the IPSD on, which reaches the smallest covered_before of the
+-- year (its first slice's). If the patient's first slice is in the year, it
+-- is the IPSD's own, unshifted, and reaches the eve of the IPSD: nothing.
+periods AS (
+    SELECT pnum, measure_year, ipsd, last_fill, period_end,
+        added_days + greatest(0, least(carried_to, period_end) - ipsd + 1) AS covered_days
+    FROM (
+        SELECT pnum, measure_year,
+            min(dispensed_on) FILTER (WHERE dispensed_on <= period_end) AS ipsd,
+            max(dispensed_on) FILTER (WHERE dispensed_on <= period_end) AS last_fill,
+            any_value(period_end) AS period_end,
+            sum(greatest(0, least(last_day, period_end) - greatest(first_day, covered_before + 1) + 1)) AS added_days,
+            min(covered_before) AS carried_to
+        FROM fresh
+        GROUP BY pnum, measure_year
+    )
+    WHERE ipsd IS NOT NULL
 ),
 -- Hospice and ESRD codes (SNOMED CT, ICD-10-CM, HCPCS).
 exclusion_codes AS (
@@ -176,73 +232,31 @@ exclusion_evidence AS (
             WHERE x.url = params.excluded_drug_url
               AND x.system = 'http://www.nlm.nih.gov/research/umls/rxnorm')
 ),
--- Patient-years excluded: evidence overlapping the measurement year up to
--- the period end.
 excluded AS (
-    SELECT DISTINCT pr.patient_id, pr.measure_year
+    SELECT pe.pnum, x.from_day, x.to_day
     FROM exclusion_evidence AS x
-    JOIN periods AS pr ON pr.patient_id = x.patient_id
-    WHERE coalesce(x.from_day <= pr.period_end, true)
-      AND coalesce(x.to_day >= make_date(pr.measure_year, 1, 1), true)
+    JOIN people AS pe ON pe.patient_id = x.patient_id
 ),
--- The denominator: patients 18 or older on 31 December (from the birth date,
--- else the birth year, which decides it on that day; 90+ counts), with fills
--- of the class on two or more distinct days in the period, not excluded.
-eligible AS MATERIALIZED (
-    SELECT pr.patient_id, pr.measure_year, pr.ipsd, pr.period_end,
+-- The denominator: periods with fills of the class on two or more distinct
+-- days, of patients 18 or older on 31 December, without exclusion evidence
+-- overlapping the year up to the period end.
+eligible AS (
+    SELECT pr.pnum, pr.measure_year, pr.ipsd, pr.period_end, pr.covered_days,
         make_date(pr.measure_year, 12, 31) AS year_end,
-        p.birth_date, p.birth_year, p.age_90_plus, p.sex, p.clinic_id
+        pe.patient_id, pe.birth_date, pe.birth_year, pe.age_90_plus, pe.sex, pe.clinic_id
     FROM periods AS pr
-    JOIN patients AS p ON p.patient_id = pr.patient_id
+    JOIN people AS pe ON pe.pnum = pr.pnum
+    ANTI JOIN excluded AS x
+        ON x.pnum = pr.pnum
+       AND coalesce(x.from_day <= pr.period_end, true)
+       AND coalesce(x.to_day >= make_date(pr.measure_year, 1, 1), true)
     WHERE pr.last_fill > pr.ipsd
-      AND CASE
-            WHEN p.age_90_plus THEN true
-            WHEN p.birth_date IS NOT NULL THEN age_years(p.birth_date, make_date(pr.measure_year, 12, 31)) >= 18
-            ELSE pr.measure_year - p.birth_year >= 18
-          END
-      AND NOT EXISTS (
-            SELECT 1 FROM excluded AS x
-            WHERE x.patient_id = pr.patient_id AND x.measure_year = pr.measure_year)
-),
--- The runs clipped to the treatment period [IPSD, period end]: days after
--- the period are dropped, and supply carried in from fills before the period
--- (or before the IPSD) counts from the IPSD on.
-intervals AS (
-    SELECT e.patient_id, e.measure_year,
-        greatest(r.first_day, e.ipsd) AS lo,
-        least(r.last_day, e.period_end) AS hi
-    FROM eligible AS e
-    JOIN runs AS r ON r.patient_id = e.patient_id
-    WHERE r.last_day >= e.ipsd
-      AND r.first_day <= e.period_end
-),
--- The union across drugs, without expanding days (gaps and islands): taken
--- in order of their first day, an interval adds the days after the furthest
--- last day of the intervals before it, if any. (The earlier intervals cover
--- exactly the days from this one's first day to that furthest day, so the
--- order among intervals starting on the same day does not matter.)
-fresh AS (
-    SELECT patient_id, measure_year,
-        greatest(0, hi - greatest(lo, coalesce(max(hi) OVER earlier + 1, lo)) + 1) AS days
-    FROM intervals
-    WINDOW earlier AS (
-        PARTITION BY patient_id, measure_year ORDER BY lo
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-),
-covered AS (
-    SELECT patient_id, measure_year, sum(days) AS covered_days
-    FROM fresh
-    GROUP BY patient_id, measure_year
+      AND pr.measure_year >= pe.adult_from
 ),
 -- Per patient and year: PDC = covered_days / treatment_days.
 pdc AS (
-    SELECT e.*,
-        coalesce(cv.covered_days, 0) AS covered_days,
-        e.period_end - e.ipsd + 1 AS treatment_days
+    SELECT e.*, e.period_end - e.ipsd + 1 AS treatment_days
     FROM eligible AS e
-    LEFT JOIN covered AS cv
-        ON cv.patient_id = e.patient_id
-       AND cv.measure_year = e.measure_year
 )
 SELECT
     pdc.year_end AS period_date,
@@ -253,7 +267,6 @@ SELECT
     payer_at(pdc.patient_id, pdc.period_end) AS payer,
     CASE WHEN pdc.covered_days >= params.adherent_at * pdc.treatment_days THEN 1 ELSE 0 END AS numerator,
     1 AS denominator,
-    -- The patient's PDC, kept with the membership (cohorts, patient summary).
     CAST(pdc.covered_days AS DOUBLE) / pdc.treatment_days AS value
 FROM pdc
 CROSS JOIN params

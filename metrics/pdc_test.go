@@ -335,7 +335,7 @@ func TestPDCShiftVectors(t *testing.T) {
 	rows := pdcRows(t, db, reg, pdcQuery(t, "pdc_diabetes", `
 		SELECT c.dispense_key, strftime(c.first_day, '%Y-%m-%d') || '..' || strftime(least(c.last_day, pr.period_end), '%Y-%m-%d')
 		FROM claims AS c
-		JOIN periods AS pr ON pr.patient_id = c.patient_id AND pr.measure_year = year(c.dispensed_on)`))
+		JOIN periods AS pr ON pr.pnum = c.pnum AND pr.measure_year = year(c.dispensed_on)`))
 	got := map[string]string{}
 	for _, r := range rows {
 		k, v, _ := strings.Cut(r, " ")
@@ -595,8 +595,9 @@ type pdcFill struct {
 // pdcSequentialShift, and every patient-year's eligibility, covered days (a set
 // of days, clipped to [IPSD, period end]) and treatment days against a
 // day-by-day count. The histories mix early refills, same-day fills, two
-// products of one drug, other drugs, fills carried in from the year before
-// and deaths.
+// products of one drug, other drugs, fills carried in from the years before,
+// deaths, and fills after the data's horizon (2025-03-20: 2025 is measured
+// to date).
 func TestPDCMatchesSequentialRule(t *testing.T) {
 	db := pdcStore(t)
 	rng := rand.New(rand.NewPCG(2024, 5))
@@ -645,6 +646,13 @@ func TestPDCMatchesSequentialRule(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO medication_dispenses (dispense_key, patient_id, rxnorm_code, status, dispensed_on, days_supply) VALUES ` + strings.Join(sqlFills, ",")); err != nil {
 		t.Fatal(err)
 	}
+	horizon := dayNum("2025-03-20")
+	if _, err := db.Exec(`INSERT INTO etl_runs (run_id, snapshot_id, job, status, deid_profile, started_at, finished_at,
+			duration_ms, rows_read, rows_loaded, rows_quarantined, data_as_of)
+		VALUES ('ehr-run', NULL, 'test', 'succeeded', 'limited', now(), now(), 0, 0, 0, 0, TIMESTAMP '2025-03-20 12:00:00');
+		INSERT INTO etl_run_counts VALUES ('ehr-run', 'ehr', 'MedicationDispense', 1, 1, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
 	reg := loadBuiltin(t, db)
 
 	// Claims: the window-function shift against the loop.
@@ -680,6 +688,7 @@ func TestPDCMatchesSequentialRule(t *testing.T) {
 			if dd, ok := deaths[id]; ok && dd < end {
 				end = dd
 			}
+			end = min(end, horizon)
 			ipsd, days := 1<<30, map[int]bool{}
 			for _, f := range fs {
 				if f.day >= start && f.day <= end {
