@@ -104,6 +104,16 @@ type Definition struct {
 	// Scale multiplies numerator / denominator into the value (header
 	// "scale", default 1): 1000 for a rate per 1,000.
 	Scale float64
+	// NumeratorMembers is set by the header "membership: numerator": only
+	// the rows in the numerator must name their patient; rows in the
+	// denominator alone may be counts of patients (patient_id NULL,
+	// denominator the count). It is for population metrics whose
+	// denominator is the whole panel and tens of millions of patient rows
+	// (prevalence by condition group): their membership lists who has the
+	// condition, and the panel is counted by period and stratum. Results
+	// are the same sums either way. The default, "membership: full", needs
+	// a patient on every row.
+	NumeratorMembers bool
 	// HasValue is set when the query returns the optional value column: each
 	// row's measured value (a patient's PDC, last HbA1c …), kept with the
 	// patient-level membership.
@@ -155,6 +165,7 @@ var headerKeys = []struct {
 	{"version", true},
 	{"dates", false},
 	{"scale", false},
+	{"membership", false},
 }
 
 // Column names with a fixed meaning in the metric SQL contract, and names the
@@ -270,15 +281,20 @@ func parseDefinition(path, stem, text string) (*Definition, header, []error) {
 			fail(e.line, "grain %q is not one of %s", e.value, joinAny(grains))
 		}
 	}
-	if e, ok := seen["dates"]; ok {
-		switch e.value {
-		case "years":
-			d.YearsOnly = true
-		case "full":
+	// Keys with two values: the default one, "full", and the one that
+	// sets a flag.
+	choice := func(key, set string, flag *bool) {
+		e, ok := seen[key]
+		switch {
+		case !ok || e.value == "full":
+		case e.value == set:
+			*flag = true
 		default:
-			fail(e.line, "dates %q is not full or years", e.value)
+			fail(e.line, "%s %q is not full or %s", key, e.value, set)
 		}
 	}
+	choice("dates", "years", &d.YearsOnly)
+	choice("membership", "numerator", &d.NumeratorMembers)
 	if e, ok := seen["version"]; ok && e.value != "" {
 		v, err := strconv.Atoi(e.value)
 		if err != nil || v < 1 {

@@ -21,6 +21,8 @@
 //	-- version: 1                    required positive integer; bump when the meaning changes
 //	-- scale: 1000                   optional: value = scale × numerator / denominator
 //	-- dates: years                  optional: the metric needs only years (runs under safe_harbor)
+//	-- membership: numerator         optional: full (default) | numerator (rows in the
+//	                                 denominator alone may be counts without a patient)
 //
 // The header is the leading run of "-- key: value" lines; it ends at the
 // first other line (a blank line, free-form comment or SQL). Unknown and
@@ -33,7 +35,11 @@
 //
 //   - period_date DATE: the date that places the row in a period;
 //   - patient_id: the patient the row is about (kept for patient-level
-//     guards; the engine does not group by it);
+//     guards; the engine does not group by it). Under "membership:
+//     numerator" a row in the denominator alone may instead count several
+//     patients: patient_id NULL, denominator the count; the materialised
+//     membership (Members, metric_members) then names the numerator's
+//     patients only;
 //   - one column per declared dimension, named exactly as declared; any
 //     type, read as text, NULL reading "unknown";
 //   - numerator and denominator: numbers. For a ratio, numerator is 0 or 1
@@ -84,7 +90,10 @@
 // snapshot and the metric version; a metric whose definition and snapshot
 // are unchanged is skipped, and one that fails keeps its previous
 // materialisation. Compute and Members read the materialisation when it is
-// current and the warehouse tables otherwise (materialise.go).
+// current and the warehouse tables otherwise (materialise.go). Two workers
+// refresh metrics side by side, one taking the slowest left (by the last
+// refresh's time) and the other the quickest, so heavy metrics do not
+// compete for DuckDB's memory.
 //
 // # Fixtures
 //

@@ -67,6 +67,9 @@ type Meta struct {
 	// materialised membership or results rather than computed from the
 	// warehouse tables.
 	Materialised bool
+	// NumeratorMembers is set for a metric whose membership names the
+	// patients of its numerator only (header "membership: numerator").
+	NumeratorMembers bool
 }
 
 // Value returns a cell's value: the numerator for a count, scale ×
@@ -120,6 +123,9 @@ type EngineOptions struct {
 	// MeasurementYearStart is the first month of a measurement year, for
 	// the measurement_year grain (default January).
 	MeasurementYearStart time.Month
+	// RefreshWorkers is how many metrics Refresh computes at once
+	// (default 2).
+	RefreshWorkers int
 }
 
 // Engine computes metrics from the current registry. It caches results per
@@ -131,8 +137,10 @@ type Engine struct {
 	reloadMu sync.Mutex
 	now      func() time.Time
 	myStart  time.Month
-	results  *lru[cacheKey, *Result]
-	latest   *lru[cacheKey, time.Time] // last data date ≤ today, zero for none
+	// refreshWorkers: see EngineOptions.RefreshWorkers.
+	refreshWorkers int
+	results        *lru[cacheKey, *Result]
+	latest         *lru[cacheKey, time.Time] // last data date ≤ today, zero for none
 }
 
 type cacheKey struct {
@@ -153,12 +161,16 @@ func NewEngine(db Source, reg *Registry, opts EngineOptions) *Engine {
 	if opts.MeasurementYearStart < time.January || opts.MeasurementYearStart > time.December {
 		opts.MeasurementYearStart = time.January
 	}
+	if opts.RefreshWorkers <= 0 {
+		opts.RefreshWorkers = 2
+	}
 	e := &Engine{
-		db:      db,
-		now:     opts.Now,
-		myStart: opts.MeasurementYearStart,
-		results: newLRU[cacheKey, *Result](opts.CacheSize),
-		latest:  newLRU[cacheKey, time.Time](opts.CacheSize),
+		refreshWorkers: opts.RefreshWorkers,
+		db:             db,
+		now:            opts.Now,
+		myStart:        opts.MeasurementYearStart,
+		results:        newLRU[cacheKey, *Result](opts.CacheSize),
+		latest:         newLRU[cacheKey, time.Time](opts.CacheSize),
 	}
 	e.reg.Store(reg)
 	return e
@@ -560,7 +572,7 @@ func (e *Engine) newResult(d *Definition, p plan, snap int64) *Result {
 		Metric: d.Name, Title: d.Title, Unit: d.Unit, Kind: d.Kind, Direction: d.Direction,
 		Target: d.Target, Version: d.Version, SnapshotID: snap,
 		From: p.from, To: p.to, Grain: p.grain, Dims: p.by,
-		Scale: d.Scale, Populations: d.Populations,
+		Scale: d.Scale, Populations: d.Populations, NumeratorMembers: d.NumeratorMembers,
 	}}
 	if len(p.filters) > 0 {
 		res.Filters = map[string]string{}

@@ -35,7 +35,9 @@ import (
 //     the expected rows in result order. Numbers must match to 1e-9.
 //   - members.csv (optional): every row of the metric's query, as
 //     period_date,patient_id,numerator,denominator (and value when the
-//     query returns one), sorted.
+//     query returns one), sorted. Under "membership: numerator", rows
+//     counting patients without naming them are summed into one row per
+//     period with an empty patient_id.
 //
 // RunFixture checks one metric; `carelens metrics test` and the package's
 // tests run them all.
@@ -353,8 +355,12 @@ func compareMembers(ctx context.Context, db *store.DB, reg *Registry, d *Definit
 			return err
 		}
 		defer rows.Close()
+		// Rows counting patients without naming them (membership:
+		// numerator) are compared as one row per period, summed.
+		counted := map[string][2]float64{}
 		for rows.Next() {
-			var day, patient string
+			var day string
+			var patient sql.NullString
 			var num, den float64
 			var val *float64
 			dst := []any{&day, &patient, &num, &den}
@@ -364,13 +370,28 @@ func compareMembers(ctx context.Context, db *store.DB, reg *Registry, d *Definit
 			if err := rows.Scan(dst...); err != nil {
 				return err
 			}
-			rec := []string{day, patient, fnum(num), fnum(den)}
+			if !patient.Valid {
+				if !d.NumeratorMembers || num != 0 {
+					return fmt.Errorf("a row of %s has no patient_id (numerator %s)", day, fnum(num))
+				}
+				sums := counted[day]
+				counted[day] = [2]float64{sums[0] + num, sums[1] + den}
+				continue
+			}
+			rec := []string{day, patient.String, fnum(num), fnum(den)}
 			if d.HasValue {
 				if val == nil {
 					rec = append(rec, "")
 				} else {
 					rec = append(rec, fnum(*val))
 				}
+			}
+			got = append(got, rec)
+		}
+		for day, sums := range counted {
+			rec := []string{day, "", fnum(sums[0]), fnum(sums[1])}
+			if d.HasValue {
+				rec = append(rec, "")
 			}
 			got = append(got, rec)
 		}

@@ -7,12 +7,13 @@
 -- grain: month
 -- dimensions: condition, age_band, sex, payer, zip3, clinic
 -- spec: MEASURES.md "Population trends"; condition groups in metrics/valuesets/condition-groups.json
--- version: 1
+-- version: 2
 -- scale: 1000
+-- membership: numerator
 
 -- Monthly incidence of first-ever diagnoses, per condition group.
 --
--- Unit: one row per patient at risk in the month and condition group (the
+-- Unit: a patient at risk in the month and a condition group (the
 -- `condition` dimension), dated the month's last day; numerator 1 when the
 -- patient's first-ever diagnosis of the group falls in the month. At risk:
 -- in the month's population and never diagnosed with the group before the
@@ -22,6 +23,12 @@
 -- patient-months at risk, so the value is the mean monthly incidence
 -- (cases per 1,000 patient-months), not a yearly risk. Unsliced, the
 -- numerator counts patient-groups: read this metric by condition.
+--
+-- Membership (header membership: numerator): each new case is a row of its
+-- own; the patients at risk who are not cases are counted per month, group
+-- and stratum of the dimensions in rows without a patient_id (denominator
+-- = that count), as in prevalence_per_1000: listed one by one they would
+-- be 17 M rows at 100,000 patients.
 --
 -- Population (**policy**, params), as prevalence_per_1000's panel but
 -- alive on the month's first day rather than its last, so that a patient
@@ -219,7 +226,7 @@ segment_groups AS (
 -- Patient-months of the population with their dimensions on the month's
 -- last day, the groups diagnosed before the month and those first
 -- diagnosed in it.
-panel AS (
+panel AS MATERIALIZED (
     SELECT patient_id, month_end, sex, zip3, clinic, payer, before, new,
         age_band(birth_date, age_90_plus, month_end) AS age_band
     FROM (
@@ -235,18 +242,44 @@ panel AS (
             LEFT JOIN segment_groups AS sg ON sg.patient_id = g.patient_id AND sg.seg_from = g.seg_from
         )
     )
+),
+groups AS (
+    SELECT DISTINCT condition, bit FROM condition_groups
+),
+-- The population per month and stratum, by the groups diagnosed before the
+-- month and those first diagnosed in it.
+strata AS (
+    SELECT month_end, age_band, sex, payer, zip3, clinic, before, new, count(*) AS patients
+    FROM panel
+    GROUP BY ALL
 )
+-- New cases, one by one.
 SELECT
     pn.month_end AS period_date,
     pn.patient_id AS patient_id,
-    cg.condition AS condition,
+    g.condition AS condition,
     pn.age_band AS age_band,
     pn.sex AS sex,
     pn.payer AS payer,
     pn.zip3 AS zip3,
     pn.clinic AS clinic,
-    CAST((pn.new >> cg.bit) & 1 AS INTEGER) AS numerator,
+    1 AS numerator,
     1 AS denominator
 FROM panel AS pn
-CROSS JOIN (SELECT DISTINCT condition, bit FROM condition_groups) AS cg
-WHERE (pn.before >> cg.bit) & 1 = 0
+JOIN groups AS g ON (pn.new >> g.bit) & 1 = 1
+UNION ALL
+-- The rest of those at risk (not diagnosed before), counted.
+SELECT
+    s.month_end,
+    NULL,
+    g.condition,
+    s.age_band,
+    s.sex,
+    s.payer,
+    s.zip3,
+    s.clinic,
+    0,
+    sum(s.patients)
+FROM strata AS s
+JOIN groups AS g ON ((s.before | s.new) >> g.bit) & 1 = 0
+GROUP BY ALL

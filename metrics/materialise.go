@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -188,31 +189,109 @@ func (e *Engine) RefreshOnly(ctx context.Context, force bool, names ...string) (
 	if err != nil {
 		return nil, err
 	}
-	rep := &RefreshReport{Snapshot: snap}
-	for _, d := range defs {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+	rep := &RefreshReport{Snapshot: snap, Metrics: make([]MetricRefresh, len(defs))}
+	// Metrics are refreshed by two workers at once: one DuckDB query keeps
+	// two cores only about 60% busy (sorts, window partitions and table
+	// writes are partly serial), so two metrics side by side fill them.
+	// Each metric has its own connection and transaction; they write
+	// different tables and different rows of metric_results. The metrics
+	// are ordered by how long they took last time; one worker takes the
+	// slowest left, the other the quickest left, so the heavy ones do not
+	// run together and compete for DuckDB's memory (both at once spill at
+	// the 768 MB default) and the two finish close together.
+	order := e.longestFirst(ctx, reg, defs)
+	var mu sync.Mutex
+	lo, hi := 0, len(order)
+	take := func(fromSlow bool) (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if lo >= hi || ctx.Err() != nil {
+			return 0, false
 		}
-		start := time.Now()
-		mr := MetricRefresh{Metric: d.Name}
-		err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
-			var err error
-			mr.Skipped, mr.MemberRows, mr.ResultRows, err = e.refreshOne(ctx, conn, d, force)
-			return err
-		})
-		mr.Duration = time.Since(start)
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return rep, err
+		if fromSlow {
+			lo++
+			return order[lo-1], true
+		}
+		hi--
+		return order[hi], true
+	}
+	workers := min(max(e.refreshWorkers, 1), len(defs))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(fromSlow bool) {
+			defer wg.Done()
+			for {
+				i, ok := take(fromSlow)
+				if !ok {
+					return
+				}
+				d := defs[i]
+				start := time.Now()
+				mr := MetricRefresh{Metric: d.Name}
+				err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+					var err error
+					mr.Skipped, mr.MemberRows, mr.ResultRows, err = e.refreshOne(ctx, conn, d, force)
+					return err
+				})
+				mr.Duration = time.Since(start)
+				if err != nil {
+					mr.Err = fmt.Errorf("metric %s: %w", d.Name, err)
+				}
+				rep.Metrics[i] = mr
 			}
-			mr.Err = fmt.Errorf("metric %s: %w", d.Name, err)
+		}(w%2 == 0)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		done := rep.Metrics[:0]
+		for _, m := range rep.Metrics {
+			if m.Metric != "" {
+				done = append(done, m)
+			}
 		}
-		rep.Metrics = append(rep.Metrics, mr)
+		rep.Metrics = done
+		return rep, err
 	}
 	if err := withConn(ctx, e.db, reg, func(conn *sql.Conn) error { return e.membersView(ctx, conn, reg) }); err != nil {
 		return rep, fmt.Errorf("metric_members view: %w", err)
 	}
 	return rep, nil
+}
+
+// longestFirst returns the indexes of defs in the order to refresh them:
+// the slowest last time first (metrics never refreshed count as slowest),
+// so the workers do not end with one long metric running alone.
+func (e *Engine) longestFirst(ctx context.Context, reg *Registry, defs []*Definition) []int {
+	took := map[string]float64{}
+	_ = withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
+		rows, err := conn.QueryContext(ctx, `SELECT metric, seconds FROM metric_refreshes`)
+		if err != nil {
+			return err // not migrated: any order will do
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var secs float64
+			if rows.Scan(&name, &secs) == nil {
+				took[name] = secs
+			}
+		}
+		return rows.Err()
+	})
+	order := make([]int, len(defs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ta, oka := took[defs[order[a]].Name]
+		tb, okb := took[defs[order[b]].Name]
+		if oka != okb {
+			return !oka
+		}
+		return ta > tb
+	})
+	return order
 }
 
 // refreshOne replaces d's materialisation in one transaction. The snapshot
@@ -267,8 +346,18 @@ func (e *Engine) refreshOne(ctx context.Context, conn *sql.Conn, d *Definition, 
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+table+" AS SELECT "+cols.String()+" FROM (\n"+d.SQL+"\n) AS metric"); err != nil {
 		return false, 0, 0, err
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&members); err != nil {
+	// Every row names its patient, except, under "membership: numerator",
+	// rows counting patients in the denominator alone.
+	var anonymous, anonymousNum int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (patient_id IS NULL), count(*) FILTER (patient_id IS NULL AND numerator <> 0) FROM "+table).
+		Scan(&members, &anonymous, &anonymousNum); err != nil {
 		return false, 0, 0, err
+	}
+	switch {
+	case !d.NumeratorMembers && anonymous > 0:
+		return false, 0, 0, fmt.Errorf("%d rows have no patient_id (every row must name its patient; see the header key membership)", anonymous)
+	case anonymousNum > 0:
+		return false, 0, 0, fmt.Errorf("%d rows in the numerator have no patient_id (membership: numerator lets only denominator counts omit it)", anonymousNum)
 	}
 
 	// The results: every grain, overall and by each dimension. The rows
@@ -302,13 +391,24 @@ func (e *Engine) refreshOne(ctx context.Context, conn *sql.Conn, d *Definition, 
 		dimSets = append(dimSets, fmt.Sprintf("SELECT '%s' AS dimension, %s AS dim_value, * FROM metric_base", dim, quoteIdent(dim)))
 	}
 	long := strings.Join(dimSets, "\nUNION ALL\n")
-	for _, g := range []Grain{GrainMonth, GrainQuarter, GrainYear, GrainMeasurementYear} {
+	// Months from the base; quarters, years and measurement years from the
+	// months just stored (a few thousand rows rather than the base again).
+	if _, err := conn.ExecContext(ctx, `INSERT INTO metric_results
+		SELECT ?, ?, ?, 'month', period_date, '', dimension, dim_value,
+			sum(numerator), sum(denominator), sum(initial_population), sum(denominator_exclusion)
+		FROM (`+long+`) AS m
+		GROUP BY period_date, dimension, dim_value`, d.Name, d.Version, snap.Int64); err != nil {
+		return false, 0, 0, fmt.Errorf("results by month: %w", err)
+	}
+	for _, g := range []Grain{GrainQuarter, GrainYear, GrainMeasurementYear} {
 		q := fmt.Sprintf(`INSERT INTO metric_results
-			SELECT ?, ?, ?, ?, %[1]s AS period_start, '', dimension, dim_value,
+			SELECT metric, version, snapshot_id, ?, %s AS period_start, '', dimension, dim_value,
 				sum(numerator), sum(denominator), sum(initial_population), sum(denominator_exclusion)
-			FROM (%[2]s) AS m
-			GROUP BY 5, 7, 8`, periodSQL(g, e.myStart), long)
-		if _, err := conn.ExecContext(ctx, q, d.Name, d.Version, snap.Int64, string(g)); err != nil {
+			FROM (SELECT metric, version, snapshot_id, period_start AS period_date, dimension, dim_value,
+					numerator, denominator, initial_population, denominator_exclusion
+				FROM metric_results WHERE metric = ? AND grain = 'month') AS m
+			GROUP BY metric, version, snapshot_id, 5, dimension, dim_value`, periodSQL(g, e.myStart))
+		if _, err := conn.ExecContext(ctx, q, string(g), d.Name); err != nil {
 			return false, 0, 0, fmt.Errorf("results by %s: %w", g, err)
 		}
 	}
@@ -353,7 +453,8 @@ func (e *Engine) refreshOne(ctx context.Context, conn *sql.Conn, d *Definition, 
 // membersView (re)creates metric_members: every materialised metric's
 // membership in one shape (metric, version, snapshot_id, period_date,
 // patient_id, numerator, denominator, value), for cohorts and the CRM's
-// patient summary.
+// patient summary. Rows that count patients without naming them
+// (membership: numerator) are left out.
 func (e *Engine) membersView(ctx context.Context, conn *sql.Conn, reg *Registry) error {
 	rows, err := conn.QueryContext(ctx, `SELECT metric FROM metric_refreshes ORDER BY metric`)
 	if err != nil {
@@ -378,7 +479,7 @@ func (e *Engine) membersView(ctx context.Context, conn *sql.Conn, reg *Registry)
 		CAST(NULL AS DATE) AS period_date, CAST(NULL AS VARCHAR) AS patient_id, CAST(NULL AS DOUBLE) AS numerator,
 		CAST(NULL AS DOUBLE) AS denominator, CAST(NULL AS DOUBLE) AS value WHERE false`}
 	for _, n := range names {
-		parts = append(parts, fmt.Sprintf(`SELECT '%s', version, snapshot_id, period_date, patient_id, numerator, denominator, value FROM %s`, n, memberTable(n)))
+		parts = append(parts, fmt.Sprintf(`SELECT '%s', version, snapshot_id, period_date, patient_id, numerator, denominator, value FROM %s WHERE patient_id IS NOT NULL`, n, memberTable(n)))
 	}
 	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE VIEW metric_members AS\n"+strings.Join(parts, "\nUNION ALL\n"))
 	return err
@@ -400,7 +501,8 @@ type Member struct {
 
 // Members returns metric name's membership rows with period_date from..to
 // (inclusive; both required), at the newest snapshot, ordered by period
-// date and patient: from the materialisation when it is current, else from
+// date and patient (rows that count patients without naming them, under
+// "membership: numerator", are left out; Meta.NumeratorMembers says so): from the materialisation when it is current, else from
 // the warehouse tables. They hold patient ids and small counts: for
 // authorised callers only (cohorts, MeasureReport subject lists).
 func (e *Engine) Members(ctx context.Context, name string, from, to time.Time) ([]Member, *Meta, error) {
@@ -442,7 +544,7 @@ func (e *Engine) Members(ctx context.Context, name string, from, to time.Time) (
 		for _, c := range d.Populations {
 			cols += ", CAST(" + quoteIdent(c) + " AS DOUBLE)"
 		}
-		rows, err := conn.QueryContext(ctx, "SELECT "+cols+" FROM (\n"+source+"\n) AS m WHERE CAST(period_date AS DATE) BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) ORDER BY 1, 2, 3",
+		rows, err := conn.QueryContext(ctx, "SELECT "+cols+" FROM (\n"+source+"\n) AS m WHERE CAST(period_date AS DATE) BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) AND patient_id IS NOT NULL ORDER BY 1, 2, 3",
 			day(from), day(to))
 		if err != nil {
 			return err

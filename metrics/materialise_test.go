@@ -2,10 +2,15 @@ package metrics
 
 import (
 	"context"
-
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/carelens/carelens/internal/store"
 )
 
 // TestRefresh materialises the no-show fixture and checks what is stored:
@@ -197,4 +202,172 @@ FROM appointments`
 		t.Fatal("stale materialisation served for snapshot 8")
 	}
 
+}
+
+// TestNumeratorMembership: under "membership: numerator" a metric may count
+// the rows of its denominator alone instead of naming each patient. Its
+// results equal those of the same metric listing every patient, its
+// membership names the numerator's patients only, and a row without a
+// patient is refused when it is in the numerator or when the metric keeps
+// full membership.
+func TestNumeratorMembership(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t, noShowFixture)
+	commitSnapshot(t, db, 7)
+	header := func(name, membership string) string {
+		h := "-- name: " + name + `
+-- title: No-shows
+-- description: Appointments missed.
+-- unit: ratio
+-- kind: ratio
+-- direction: lower_is_better
+-- grain: month
+-- dimensions: clinic
+-- version: 1
+`
+		if membership != "" {
+			h += "-- membership: " + membership + "\n"
+		}
+		return h
+	}
+	const base = `SELECT CAST(start_ts AS DATE) AS d, patient_id, coalesce(clinic_id, 'unknown') AS clinic,
+    CASE WHEN status = 'noshow' THEN 1 ELSE 0 END AS missed
+FROM appointments WHERE status IN ('booked', 'fulfilled', 'noshow', 'arrived', 'checked-in')`
+	fsys := builtinMacros(t)
+	for name, text := range map[string]string{
+		"named.sql": header("named", "") +
+			"SELECT d AS period_date, patient_id, clinic, missed AS numerator, 1 AS denominator FROM (" + base + ")",
+		// No-shows by name; the others counted per day and clinic.
+		"counted.sql": header("counted", "numerator") + `
+SELECT d AS period_date, patient_id, clinic, 1 AS numerator, 1 AS denominator FROM (` + base + `) WHERE missed = 1
+UNION ALL
+SELECT d, NULL, clinic, 0, count(*) FROM (` + base + `) WHERE missed = 0 GROUP BY d, clinic`,
+		"unnamed_full.sql": header("unnamed_full", "full") +
+			"SELECT d AS period_date, NULL AS patient_id, clinic, sum(missed) AS numerator, count(*) AS denominator FROM (" + base + ") GROUP BY d, clinic",
+		"unnamed_numerator.sql": header("unnamed_numerator", "numerator") +
+			"SELECT d AS period_date, NULL AS patient_id, clinic, sum(missed) AS numerator, count(*) AS denominator FROM (" + base + ") GROUP BY d, clinic",
+	} {
+		fsys[name] = &fstest.MapFile{Data: []byte(text)}
+	}
+	reg, errs := Load(ctx, fsys, db)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	e := NewEngine(db, reg, EngineOptions{})
+	rep, err := e.Refresh(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]string{}
+	for _, m := range rep.Failed() {
+		failed[m.Metric] = m.Err.Error()
+	}
+	if len(failed) != 2 ||
+		!strings.Contains(failed["unnamed_full"], "have no patient_id") ||
+		!strings.Contains(failed["unnamed_numerator"], "rows in the numerator have no patient_id") {
+		t.Fatalf("failures: %v", failed)
+	}
+
+	// Same sums, live and materialised, by month and by clinic. The
+	// fixture's 2025: 18 no-shows in 70 due appointments (TestRefresh), and
+	// these metrics also count the one booked for 2025-04-15, which
+	// no_show_rate holds back until the data is as of that day: 18 of 71.
+	for _, q := range []Query{
+		{From: date("2025-01-01"), To: date("2025-12-31"), Grain: GrainYear},
+		{From: date("2025-01-01"), To: date("2025-03-31"), Grain: GrainMonth, By: []string{"clinic"}},
+	} {
+		named, err := e.Compute(ctx, "named", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted, err := e.Compute(ctx, "counted", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !counted.Materialised || !counted.NumeratorMembers || named.NumeratorMembers {
+			t.Errorf("meta: counted %+v, named %+v", counted.Meta, named.Meta)
+		}
+		if !reflect.DeepEqual(named.Rows, counted.Rows) {
+			t.Errorf("%+v:\nnamed   %+v\ncounted %+v", q, named.Rows, counted.Rows)
+		}
+		if q.Grain == GrainYear && (len(counted.Rows) != 1 || counted.Rows[0].Numerator != 18 || counted.Rows[0].Denominator != 71) {
+			t.Errorf("2025: %+v", counted.Rows)
+		}
+	}
+
+	// Membership: the 18 no-shows of 2025 by name, nobody else.
+	members, meta, err := e.Members(ctx, "counted", date("2025-01-01"), date("2025-12-31"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != 18 || !meta.NumeratorMembers {
+		t.Fatalf("%d members, meta %+v", len(members), meta)
+	}
+	for _, m := range members {
+		if m.PatientID == "" || m.Numerator != 1 || m.Denominator != 1 {
+			t.Fatalf("member %+v", m)
+		}
+	}
+	var viewRows, unnamed int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (patient_id IS NULL)
+		FROM metric_members WHERE metric = 'counted' AND year(period_date) = 2025`).Scan(&viewRows, &unnamed); err != nil {
+		t.Fatal(err)
+	}
+	if viewRows != 18 || unnamed != 0 {
+		t.Fatalf("metric_members: %d rows, %d without a patient", viewRows, unnamed)
+	}
+}
+
+// TestRefreshWorkersAgree: two workers refreshing side by side on a
+// database file (separate connections and transactions) store exactly what
+// one worker stores on its own.
+func TestRefreshWorkersAgree(t *testing.T) {
+	ctx := context.Background()
+	fixture, err := os.ReadFile(noShowFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func(path string, workers int) []string {
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, string(fixture)); err != nil {
+			t.Fatal(err)
+		}
+		commitSnapshot(t, db, 7)
+		e := NewEngine(db, loadBuiltin(t, db), EngineOptions{RefreshWorkers: workers})
+		rep, err := e.Refresh(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := rep.Failed(); len(f) > 0 || len(rep.Metrics) != len(e.List()) {
+			t.Fatalf("%d workers: %d metrics refreshed, failed %v", workers, len(rep.Metrics), f)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT metric, grain, period, dimension, dim_value, numerator, denominator
+			FROM metric_results UNION ALL
+			SELECT metric, 'members', CAST(count(*) AS VARCHAR), '', '', sum(numerator), sum(denominator)
+			FROM metric_members GROUP BY metric
+			ORDER BY ALL`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var m, g, p, dim, val string
+			var num, den float64
+			if err := rows.Scan(&m, &g, &p, &dim, &val, &num, &den); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(m, g, p, dim, val, num, den))
+		}
+		return out
+	}
+	parallel := stored(filepath.Join(t.TempDir(), "w.duckdb"), 2)
+	serial := stored(":memory:", 1)
+	if len(serial) == 0 || !reflect.DeepEqual(parallel, serial) {
+		t.Fatalf("two workers stored %d rows, one worker %d (or they differ)", len(parallel), len(serial))
+	}
 }

@@ -119,6 +119,7 @@ func TestLoadBad(t *testing.T) {
 			`bad_values.sql:8: grain "week" is not one of month, quarter, year, rolling12, measurement_year, none`,
 			`bad_values.sql:10: version "1.5" is not a positive integer`,
 			`bad_values.sql:7: target "high" is not a number`,
+			`bad_values.sql:11: membership "some" is not full or numerator`,
 		},
 		"target_out_of_range.sql": {
 			`target_out_of_range.sql:7: target 1.5 is outside 0..1, the range of a ratio`,

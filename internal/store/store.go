@@ -41,14 +41,16 @@ type Options struct {
 
 func (o Options) dsn(path string) string {
 	v := url.Values{}
+	// carelens never relies on the order rows were inserted in (every query
+	// whose order matters says ORDER BY), and keeping it makes DuckDB
+	// serialise large writes: a 19 M-row membership table takes 25 s with
+	// it and 12 s without on 2 cores.
+	v.Set("preserve_insertion_order", "false")
 	if o.MemoryLimit != "" {
 		v.Set("memory_limit", o.MemoryLimit)
 	}
 	if o.Threads > 0 {
 		v.Set("threads", strconv.Itoa(o.Threads))
-	}
-	if len(v) == 0 {
-		return path
 	}
 	return path + "?" + v.Encode()
 }

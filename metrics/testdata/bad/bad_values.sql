@@ -8,6 +8,7 @@
 -- grain: week
 -- dimensions: clinic
 -- version: 1.5
+-- membership: some
 SELECT
     CAST(a.start_ts AS DATE) AS period_date,
     a.patient_id,

@@ -57,8 +57,9 @@
 -- Diabetes in January by clinic: clinic-01 q03 q11 q12 q14 q15 q16 q20 q22
 -- with q03, q11, q16 -> 3 of 8; clinic-02 q21 -> 1 of 1.
 -- Unsliced, January: 4 + 1 = 5 cases over 13 x 10 - 4 = 126 rows.
--- members.csv: every row, q01 from 2023-01, q03 and q06 from 2024-06 and
--- q19 in 2022-2023 included.
+-- members.csv (membership: numerator): every case by name, and per month
+-- the others at risk counted (q01 from 2023-01, q03 and q06 from 2024-06
+-- and q19 in 2022-2023 included), e.g. January 2025: 126 - 5 = 121.
 
 INSERT INTO etl_runs (run_id, snapshot_id, job, status, deid_profile, started_at, finished_at,
         duration_ms, rows_read, rows_loaded, rows_quarantined, data_as_of) VALUES

@@ -81,9 +81,10 @@
 -- clinic-02 (p05) 0 of 1.
 -- Unsliced, 2025-01: the numerator counts patient-groups: 9 diabetes + 1
 -- hypertension + 1 ckd = 11 of 17 x 10 = 170 rows.
--- members.csv: every row, i.e. every panel month of every patient (p01
--- from 2023-01, p03 from 2024-06, p25 in 2022-2023 included) times the ten
--- groups, with the numerators above.
+-- members.csv (membership: numerator): every patient-month-group with
+-- the condition, by name, and per month the rest of the panel counted:
+-- panel size x 10 minus that month's cases (p01 from 2023-01, p03 from
+-- 2024-06, p25 in 2022-2023 included), e.g. 2025-01: 17 x 10 - 11 = 159.
 
 INSERT INTO etl_runs (run_id, snapshot_id, job, status, deid_profile, started_at, finished_at,
         duration_ms, rows_read, rows_loaded, rows_quarantined, data_as_of) VALUES
