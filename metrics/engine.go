@@ -123,8 +123,8 @@ type EngineOptions struct {
 	// MeasurementYearStart is the first month of a measurement year, for
 	// the measurement_year grain (default January).
 	MeasurementYearStart time.Month
-	// RefreshWorkers is how many metrics Refresh computes at once
-	// (default 2).
+	// RefreshWorkers is how many metrics Refresh computes at once (default:
+	// DuckDB's thread count, one per core).
 	RefreshWorkers int
 }
 
@@ -137,10 +137,13 @@ type Engine struct {
 	reloadMu sync.Mutex
 	now      func() time.Time
 	myStart  time.Month
-	// refreshWorkers: see EngineOptions.RefreshWorkers.
+	// refreshWorkers: see EngineOptions.RefreshWorkers (0: DuckDB's
+	// thread count).
 	refreshWorkers int
-	results        *lru[cacheKey, *Result]
-	latest         *lru[cacheKey, time.Time] // last data date ≤ today, zero for none
+	// refreshMu serialises refreshes (they change DuckDB's thread count).
+	refreshMu sync.Mutex
+	results   *lru[cacheKey, *Result]
+	latest    *lru[cacheKey, time.Time] // last data date ≤ today, zero for none
 }
 
 type cacheKey struct {
@@ -160,9 +163,6 @@ func NewEngine(db Source, reg *Registry, opts EngineOptions) *Engine {
 	}
 	if opts.MeasurementYearStart < time.January || opts.MeasurementYearStart > time.December {
 		opts.MeasurementYearStart = time.January
-	}
-	if opts.RefreshWorkers <= 0 {
-		opts.RefreshWorkers = 2
 	}
 	e := &Engine{
 		refreshWorkers: opts.RefreshWorkers,

@@ -337,10 +337,19 @@ func TestRefreshWorkersAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		commitSnapshot(t, db, 7)
+		// Refresh runs DuckDB on one thread per query and restores the
+		// thread count after.
+		if _, err := db.ExecContext(ctx, "SET threads = 3"); err != nil {
+			t.Fatal(err)
+		}
 		e := NewEngine(db, loadBuiltin(t, db), EngineOptions{RefreshWorkers: workers})
 		rep, err := e.Refresh(ctx, false)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var threads int
+		if err := db.QueryRowContext(ctx, "SELECT CAST(current_setting('threads') AS INTEGER)").Scan(&threads); err != nil || threads != 3 {
+			t.Fatalf("threads after the refresh: %d (%v), want 3", threads, err)
 		}
 		if f := rep.Failed(); len(f) > 0 || len(rep.Metrics) != len(e.List()) {
 			t.Fatalf("%d workers: %d metrics refreshed, failed %v", workers, len(rep.Metrics), f)
