@@ -30,6 +30,11 @@ var kinds = []Kind{KindRatio, KindCount, KindMean, KindScore}
 // that disclosure control must treat them as counts.
 func (k Kind) NumeratorIsCount() bool { return k == KindRatio || k == KindCount }
 
+// NumeratorInDenominator reports whether numerators of this kind count
+// units of the denominator (a ratio's numerator rows are among its
+// denominator rows), so that denominator − numerator counts units too.
+func (k Kind) NumeratorInDenominator() bool { return k == KindRatio }
+
 // Value returns the metric value of a cell: the numerator for a count,
 // numerator / denominator otherwise. ok is false when the value is undefined
 // (a zero denominator).

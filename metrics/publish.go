@@ -53,7 +53,7 @@ func Publish(r *Result, p disclosure.Policy) (*Published, error) {
 	if r.Grain == GrainRolling12 {
 		return publishRolling(r, p)
 	}
-	t := disclosure.Table{NumeratorIsCount: r.Kind.NumeratorIsCount()}
+	t := disclosure.Table{NumeratorIsCount: r.Kind.NumeratorIsCount(), NumeratorInDenominator: r.Kind.NumeratorInDenominator()}
 	grained := r.Grain != GrainNone && r.Grain != ""
 	if grained {
 		t.Dims = append(t.Dims, periodDim)

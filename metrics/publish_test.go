@@ -147,6 +147,9 @@ func TestPublishKinds(t *testing.T) {
 		{KindRatio, 3, 130, "null/130=null suppressed"},
 		{KindRatio, 2, 7, "null/null=null suppressed"},
 		{KindRatio, 0, 0, "0/0=null"},
+		// 125 of 130 would show that 5 are outside the numerator.
+		{KindRatio, 125, 130, "null/130=null suppressed"},
+		{KindRatio, 130, 130, "130/130=1"},
 		{KindCount, 25, 25, "25/25=25"},
 		{KindCount, 5, 5, "null/null=null suppressed"},
 		// A mean's numerator sums values: a small sum is not a count.

@@ -11,7 +11,9 @@ import (
 // as the metric API publishes them across coarser queries: for every line
 // whose total is shown, what subtraction gives back (the total less the
 // shown members) must be 0 or a count that may be shown, and a hidden
-// numerator must not follow from a shown rate and denominator.
+// numerator must not follow from a shown rate and denominator. In every
+// other trial the numerator counts units of the denominator (a ratio), and
+// the remainder, denominator − numerator, is attacked the same way.
 func TestNoSmallCountRecoverable(t *testing.T) {
 	p, _ := New(DefaultThreshold)
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -27,7 +29,8 @@ func TestNoSmallCountRecoverable(t *testing.T) {
 	}
 	for trial := 0; trial < 3000; trial++ {
 		rows, cols := 2+rng.IntN(4), 2+rng.IntN(4)
-		tab := Table{Dims: []string{"r", "c"}, Margins: []string{"r", "c"}, NumeratorIsCount: true}
+		ratio := trial%2 == 1
+		tab := Table{Dims: []string{"r", "c"}, Margins: []string{"r", "c"}, NumeratorIsCount: true, NumeratorInDenominator: ratio}
 		for i := 0; i < rows; i++ {
 			for j := 0; j < cols; j++ {
 				den := count()
@@ -87,10 +90,17 @@ func TestNoSmallCountRecoverable(t *testing.T) {
 		lines = append(lines, rowTotals, colTotals)
 
 		for _, l := range lines {
-			for _, meas := range []string{"numerator", "denominator"} {
+			measures := []string{"numerator", "denominator"}
+			if ratio {
+				measures = append(measures, "remainder")
+			}
+			for _, meas := range measures {
 				get := func(s shown) (float64, bool) {
-					if meas == "numerator" {
+					switch meas {
+					case "numerator":
 						return s.c.Numerator, s.m.Numerator
+					case "remainder":
+						return s.c.Denominator - s.c.Numerator, s.m.Numerator || s.m.Denominator
 					}
 					return s.c.Denominator, s.m.Denominator
 				}
@@ -120,7 +130,8 @@ func TestNoSmallCountRecoverable(t *testing.T) {
 		}
 		// Primary: no small count is shown at all.
 		for _, s := range append(append([]shown{}, lines[0].members...), grand) {
-			if (p.Hidden(s.c.Numerator) && !s.m.Numerator) || (p.Hidden(s.c.Denominator) && !s.m.Denominator) {
+			if (p.Hidden(s.c.Numerator) && !s.m.Numerator) || (p.Hidden(s.c.Denominator) && !s.m.Denominator) ||
+				(ratio && p.Hidden(s.c.Denominator-s.c.Numerator) && !s.m.Numerator) {
 				t.Fatalf("trial %d: a count from 1 to 10 is shown", trial)
 			}
 		}

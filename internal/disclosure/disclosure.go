@@ -79,6 +79,11 @@ type Table struct {
 	// NumeratorIsCount is true when numerators count units (ratios, counts)
 	// and false when they are sums of values (means, scores).
 	NumeratorIsCount bool
+	// NumeratorInDenominator is true when the numerator's units are among
+	// the denominator's (a ratio: adherent patients among eligible ones), so
+	// denominator − numerator counts units too (the non-adherent) and is
+	// protected as a count: 95 of 100 shows that 5 are not.
+	NumeratorInDenominator bool
 	// Margins names the dimensions whose totals are shown, or could be
 	// obtained by a coarser query: for each, every line of cells along that
 	// dimension is checked against its total.
@@ -148,12 +153,17 @@ type node struct {
 }
 
 func (n *node) value(meas measure) float64 {
-	if meas == denominator {
+	switch meas {
+	case denominator:
 		return n.den
+	case remainder:
+		return n.den - n.num
 	}
 	return n.num
 }
 
+// hidden reports whether meas is withheld. The remainder is known exactly
+// when both numerator and denominator are shown.
 func (n *node) hidden(meas measure) bool {
 	if meas == denominator {
 		return n.mask.Denominator
@@ -161,8 +171,9 @@ func (n *node) hidden(meas measure) bool {
 	return n.mask.Numerator
 }
 
-// hide withholds meas; a hidden denominator takes the numerator with it, and
-// either takes the value.
+// hide withholds meas; a hidden denominator takes the numerator with it,
+// the remainder is withheld by withholding the numerator, and any of them
+// takes the value.
 func (n *node) hide(meas measure) {
 	if meas == denominator {
 		n.mask.Denominator = true
@@ -176,6 +187,9 @@ type measure int
 const (
 	denominator measure = iota
 	numerator
+	// remainder is denominator − numerator, for tables whose numerator
+	// counts units of the denominator.
+	remainder
 )
 
 // line is a set of cells along one margin dimension and the total they sum to.
@@ -267,6 +281,9 @@ func (p Policy) Protect(t Table) (*Protected, error) {
 	}
 	for _, n := range order {
 		n.mask = p.Primary(n.num, n.den, t.NumeratorIsCount)
+		if t.NumeratorInDenominator && p.Hidden(n.den-n.num) {
+			n.hide(remainder)
+		}
 	}
 	// Lines: every node with a real coordinate on margin dimension d belongs
 	// to the line whose total has that coordinate summed over.
@@ -293,6 +310,9 @@ func (p Policy) Protect(t Table) (*Protected, error) {
 	measures := []measure{denominator}
 	if t.NumeratorIsCount {
 		measures = append(measures, numerator)
+	}
+	if t.NumeratorInDenominator {
+		measures = append(measures, remainder)
 	}
 	for changed := true; changed; {
 		changed = false
@@ -353,11 +373,17 @@ func (p Policy) complement(ln *line, meas measure, measures []measure) bool {
 
 // newLeaks counts the lines other than skip that hiding n's meas would leave
 // with exactly one hidden member beside a visible total. Hiding a
-// denominator hides the numerator too, so both count then.
+// denominator hides every measure; hiding a numerator or a remainder hides
+// both of them.
 func (n *node) newLeaks(meas measure, measures []measure, skip *line) int {
-	affected := []measure{meas}
-	if meas == denominator {
-		affected = measures
+	affected := measures
+	if meas != denominator {
+		affected = nil
+		for _, m := range measures {
+			if m != denominator {
+				affected = append(affected, m)
+			}
+		}
 	}
 	leaks := 0
 	for _, l := range n.lines {

@@ -372,3 +372,33 @@ func TestTotalLookup(t *testing.T) {
 		t.Errorf("Total(period=2025-01) = %+v %+v %v", c, m, ok)
 	}
 }
+
+// TestRemainder: when the numerator counts units of the denominator, the
+// units outside the numerator are a count too. 95 adherent of 100 shows
+// that 5 are not, so the numerator and rate are withheld; 89 of 100 (11
+// not) and 100 of 100 (none not) are shown. A mean's numerator has no
+// remainder.
+func TestRemainder(t *testing.T) {
+	var p Policy
+	num := Mask{Numerator: true, Value: true}
+	for _, tt := range []struct {
+		num, den float64
+		ratio    bool
+		want     Mask
+	}{
+		{95, 100, true, num},
+		{89, 100, true, Mask{}},
+		{100, 100, true, Mask{}},
+		{95, 100, false, Mask{}},
+		{3, 100, true, num},
+	} {
+		prot, err := p.Protect(Table{Dims: []string{"clinic"}, NumeratorIsCount: true, NumeratorInDenominator: tt.ratio,
+			Cells: []Cell{{Coords: []string{"a"}, Numerator: tt.num, Denominator: tt.den}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := prot.Cells[0]; got != tt.want {
+			t.Errorf("%v of %v (ratio %v): %+v, want %+v", tt.num, tt.den, tt.ratio, got, tt.want)
+		}
+	}
+}

@@ -168,6 +168,16 @@ func TestPairs(t *testing.T) {
 			overlap: OverlapPeriod, measure: "numerator",
 		},
 		{
+			name:  "numerators and denominators differ by 30 and 33, the remainders by 3: refused",
+			first: total("2025-01-01", "2025-06-30", 120, 400), second: total("2025-02-01", "2025-06-30", 90, 367),
+			overlap: OverlapPeriod, measure: "remainder",
+		},
+		{
+			name:   "count metric: a numerator is not a part of the denominator, no remainder",
+			first:  q{kind: metrics.KindCount, from: "2025-01-01", to: "2025-06-30", cells: []c{{num: 120, den: 400}}},
+			second: q{kind: metrics.KindCount, from: "2025-02-01", to: "2025-06-30", cells: []c{{num: 90, den: 367}}},
+		},
+		{
 			name:  "a suppressed numerator is not compared",
 			first: total("2025-01-01", "2025-06-30", -1, 400), second: total("2025-02-01", "2025-06-30", 117, 350),
 		},

@@ -22,6 +22,7 @@ type record struct {
 	filters   map[string]string // nil when none
 	from, to  int32             // days since 1970-01-01, inclusive
 	numCounts bool              // numerators count units (ratio, count metrics)
+	remCounts bool              // denominator − numerator counts units (ratio metrics)
 	keys      []string          // keys of lines, sorted (deterministic comparisons)
 	lines     map[string]*line
 	cells     int
@@ -44,37 +45,49 @@ type span struct {
 }
 
 type prefix struct {
-	num, den       float64 // visible parts
-	hidNum, hidDen int32   // hidden parts
-	days           int32   // days covered
+	num, den, rem          float64 // visible parts
+	hidNum, hidDen, hidRem int32   // hidden parts
+	days                   int32   // days covered
 }
 
 // measures are the parts compared: denominators always, numerators when
-// they count units (a mean's numerator is a sum of values, not people).
+// they count units (a mean's numerator is a sum of values, not people), and
+// remainders (denominator − numerator: the units outside the numerator)
+// when the numerator counts units of the denominator (ratios).
 type measure int
 
 const (
 	measureDenominator measure = iota
 	measureNumerator
+	measureRemainder
 )
 
 func (m measure) String() string {
-	if m == measureNumerator {
+	switch m {
+	case measureNumerator:
 		return "numerator"
+	case measureRemainder:
+		return "remainder"
 	}
 	return "denominator"
 }
 
 func (s span) part(m measure) (float64, bool) {
-	if m == measureNumerator {
+	switch m {
+	case measureNumerator:
 		return s.num, s.numOK
+	case measureRemainder:
+		return s.den - s.num, s.numOK && s.denOK
 	}
 	return s.den, s.denOK
 }
 
 func (p prefix) part(m measure) (float64, int32) {
-	if m == measureNumerator {
+	switch m {
+	case measureNumerator:
 		return p.num, p.hidNum
+	case measureRemainder:
+		return p.rem, p.hidRem
 	}
 	return p.den, p.hidDen
 }
@@ -86,7 +99,8 @@ func summarize(pub *metrics.Published, at time.Time) (*record, error) {
 	}
 	r := &record{
 		at: at, metric: pub.Metric, grain: pub.Grain, numCounts: pub.Kind.NumeratorIsCount(),
-		from: day(pub.From), to: day(pub.To), lines: map[string]*line{},
+		remCounts: pub.Kind.NumeratorInDenominator(),
+		from:      day(pub.From), to: day(pub.To), lines: map[string]*line{},
 	}
 	if r.grain == "" {
 		r.grain = metrics.GrainNone
@@ -171,6 +185,11 @@ func summarize(pub *metrics.Published, at time.Time) (*record, error) {
 			} else {
 				p.hidDen++
 			}
+			if s.numOK && s.denOK {
+				p.rem += s.den - s.num
+			} else {
+				p.hidRem++
+			}
 			p.days += s.end - s.start + 1
 			ln.pre[i+1] = p
 		}
@@ -231,6 +250,9 @@ func compareRecords(cur, old *record, threshold float64) *Violation {
 	measures := []measure{measureDenominator}
 	if cur.numCounts && old.numCounts {
 		measures = append(measures, measureNumerator)
+	}
+	if cur.remCounts && old.remCounts {
+		measures = append(measures, measureRemainder)
 	}
 	var f *finding
 	if curBroader {
