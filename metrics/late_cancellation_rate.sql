@@ -39,12 +39,7 @@
 -- on the appointment date.
 --
 -- The payer follows payer_at's rule, worked out once per coverage change
--- rather than once per row: payer_at's answer for a patient can change only
--- on a day one of the patient's coverages starts (from the beginning of time
--- when the start is unknown) or the day after one ends, so each such day's
--- answer holds until the next one (payer_spans: span_start <= day <
--- span_end). A day before all of them, or a patient without coverage, has
--- none: 'unknown', as payer_at says.
+-- rather than once per row (the table macro payer_spans).
 WITH params AS (
     SELECT INTERVAL 24 HOUR AS late_within
 ),
@@ -61,14 +56,7 @@ counted AS (
            OR (a.status = 'cancelled' AND a.cancelled_at > a.start_ts - params.late_within))
 ),
 payer_spans AS (
-    SELECT k.patient_id, k.day AS span_start,
-        lead(k.day, 1, DATE 'infinity') OVER (PARTITION BY k.patient_id ORDER BY k.day) AS span_end,
-        payer_at(k.patient_id, k.day) AS payer
-    FROM (
-        SELECT c.patient_id, coalesce(c.period_start, DATE '-infinity') AS day FROM coverage AS c
-        UNION
-        SELECT c.patient_id, c.period_end + 1 FROM coverage AS c WHERE c.period_end IS NOT NULL
-    ) AS k
+    SELECT * FROM payer_spans()
 )
 SELECT
     CAST(ap.start_ts AS DATE)                              AS period_date,

@@ -21,8 +21,9 @@ import (
 )
 
 // The PQA Proportion of Days Covered measures (docs/pdc.md). Their three
-// files are one query with different parameters; the tests read the query's
-// intermediate CTEs (claims, periods, pdc) by replacing its final SELECT.
+// files call one table macro, pdc_rows, with different classes; the tests
+// read its intermediate CTEs (claims, periods, pdc) by replacing its final
+// SELECT.
 
 // pdcMetrics are the PDC measures and the class value set each one selects.
 var pdcMetrics = map[string]string{
@@ -67,7 +68,12 @@ func loadPDCValueSets(tb testing.TB, db *store.DB) {
 	}
 }
 
-// pdcQuery returns metric name's query with its final SELECT (the only line
+// pdcCallRE finds a PDC metric's call of the pdc_rows table macro and its
+// two arguments.
+var pdcCallRE = regexp.MustCompile(`(?m)^FROM pdc_rows\(('[^']*'), ('[^']*'|NULL)\)$`)
+
+// pdcQuery returns metric name's PDC query, the pdc_rows table macro's
+// body with the metric's arguments, with its final SELECT (the only line
 // "SELECT" at the start of a line) replaced by final, which may read the
 // query's CTEs; final may also begin with ", name AS (…)" to add CTEs.
 func pdcQuery(tb testing.TB, name, final string) string {
@@ -76,12 +82,31 @@ func pdcQuery(tb testing.TB, name, final string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	text := trimStatement(string(b))
-	i := strings.LastIndex(text, "\nSELECT\n")
-	if i < 0 || strings.Count(text, "\nSELECT\n") != 1 {
-		tb.Fatalf("%s.sql: want exactly one final SELECT on a line of its own", name)
+	call := pdcCallRE.FindStringSubmatch(string(b))
+	if call == nil {
+		tb.Fatalf("%s.sql: no line FROM pdc_rows('…', '…' or NULL)", name)
 	}
-	return text[:i+1] + final
+	m, err := fs.ReadFile(Builtin, MacroDir+"/pdc_rows.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	text := trimStatement(string(m))
+	_, body, ok := strings.Cut(text, " AS TABLE\n")
+	if !ok {
+		tb.Fatal("macros/pdc_rows.sql: no AS TABLE line")
+	}
+	for param, arg := range map[string]string{"pdc_class_url": call[1], "pdc_excluded_drug_url": call[2]} {
+		use := "CAST(" + param + " AS VARCHAR)"
+		if strings.Count(body, param) != 1 || !strings.Contains(body, use) {
+			tb.Fatalf("macros/pdc_rows.sql: want %s used once, as %s", param, use)
+		}
+		body = strings.Replace(body, use, "CAST("+arg+" AS VARCHAR)", 1)
+	}
+	i := strings.LastIndex(body, "\nSELECT\n")
+	if i < 0 || strings.Count(body, "\nSELECT\n") != 1 {
+		tb.Fatal("macros/pdc_rows.sql: want exactly one final SELECT on a line of its own")
+	}
+	return body[:i+1] + final
 }
 
 // pdcRows runs query on a connection holding reg's macros and returns
@@ -143,44 +168,21 @@ func pdcPatients(tb testing.TB, db DB, reg *Registry, name string) map[string]st
 	return got
 }
 
-// TestPDCQueriesInSync: the three PDC files are one query. From WITH on they
-// may differ only in the class value set and the excluded drugs, so a fix to
-// one cannot miss the others.
-func TestPDCQueriesInSync(t *testing.T) {
-	classRE := regexp.MustCompile(`(?m)^(\s*)(.*) AS class_url,$`)
-	exclRE := regexp.MustCompile(`(?m)^(\s*)(.*) AS excluded_drug_url,$`)
-	var first, firstName string
+// TestPDCMetricsCallPDCRows: each PDC metric is the pdc_rows table with its
+// class value set, and the diabetes measure alone excludes insulin users.
+func TestPDCMetricsCallPDCRows(t *testing.T) {
 	for _, name := range pdcSortedKeys(pdcMetrics) {
 		b, err := fs.ReadFile(Builtin, name+".sql")
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := string(b)
-		i := strings.Index(text, "\nWITH params AS (\n")
-		if i < 0 {
-			t.Fatalf("%s.sql: no WITH params AS ( line", name)
-		}
-		body := text[i:]
-		m := classRE.FindStringSubmatch(body)
-		if m == nil || m[2] != "'"+pdcMetrics[name]+"'" {
-			t.Errorf("%s.sql: class_url = %v, want '%s'", name, m, pdcMetrics[name])
-		}
-		excl := exclRE.FindStringSubmatch(body)
-		wantExcl := "CAST(NULL AS VARCHAR)"
+		call := pdcCallRE.FindStringSubmatch(string(b))
+		wantExcl := "NULL"
 		if name == "pdc_diabetes" {
 			wantExcl = "'" + pdcValueSet + "pdc-insulin'"
 		}
-		if excl == nil || excl[2] != wantExcl {
-			t.Errorf("%s.sql: excluded_drug_url = %v, want %s", name, excl, wantExcl)
-		}
-		body = classRE.ReplaceAllString(body, "${1}<class>")
-		body = exclRE.ReplaceAllString(body, "${1}<excluded>")
-		if first == "" {
-			first, firstName = body, name
-			continue
-		}
-		if body != first {
-			t.Errorf("%s.sql and %s.sql differ after WITH in more than their parameters:\n%s", firstName, name, pdcFirstDiff(first, body))
+		if call == nil || call[1] != "'"+pdcMetrics[name]+"'" || call[2] != wantExcl {
+			t.Errorf("%s.sql calls pdc_rows%v, want ('%s', %s)", name, call, pdcMetrics[name], wantExcl)
 		}
 	}
 }
@@ -192,17 +194,6 @@ func pdcSortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// pdcFirstDiff shows the first differing line of a and b.
-func pdcFirstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < len(al) && i < len(bl); i++ {
-		if al[i] != bl[i] {
-			return fmt.Sprintf("line %d:\n  %s\n  %s", i+1, al[i], bl[i])
-		}
-	}
-	return fmt.Sprintf("one is longer (%d vs %d lines)", len(al), len(bl))
 }
 
 // pdcGeneratorDrugs are the RxNorm codes carelens' generator dispenses

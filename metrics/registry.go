@@ -135,7 +135,12 @@ func Load(ctx context.Context, fsys fs.FS, db DB) (*Registry, []error) {
 	for len(pending) > 0 {
 		var next []parsedMacro
 		for _, m := range pending {
-			if perr := checkParse(ctx, conn, m.File, m.exprLine, "SELECT "+m.expr, len("SELECT ")); perr != nil {
+			query, line, skip := "SELECT "+m.expr, m.exprLine, len("SELECT ")
+			if body, ok := tableMacroBody(m.expr); ok {
+				// A table macro: its body is a query of its own.
+				query, line, skip = body, m.exprLine+strings.Count(m.expr[:len(m.expr)-len(body)], "\n"), 0
+			}
+			if perr := checkParse(ctx, conn, m.File, line, query, skip); perr != nil {
 				errs = append(errs, perr)
 				continue
 			}
@@ -178,8 +183,21 @@ func Load(ctx context.Context, fsys fs.FS, db DB) (*Registry, []error) {
 
 var macroRE = regexp.MustCompile(`(?is)^CREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+MACRO\s+([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s+AS\s+`)
 
+var tableMacroRE = regexp.MustCompile(`(?i)^TABLE\s+`)
+
+// tableMacroBody returns the query of a table macro's definition ("AS TABLE
+// <query>"), and false for a scalar macro's expression.
+func tableMacroBody(expr string) (string, bool) {
+	loc := tableMacroRE.FindStringIndex(expr)
+	if loc == nil {
+		return "", false
+	}
+	return expr[loc[1]:], true
+}
+
 // parseMacro checks a macro file's shape: leading comment lines, then one
-// CREATE OR REPLACE TEMP MACRO named after the file. It returns the macro,
+// CREATE OR REPLACE TEMP MACRO named after the file, a scalar macro
+// ("AS <expression>") or a table macro ("AS TABLE <query>"). It returns the macro,
 // and the line and text of its expression.
 func parseMacro(file, text string) (Macro, int, string, error) {
 	stem := strings.TrimSuffix(path.Base(file), ".sql")
@@ -197,7 +215,7 @@ func parseMacro(file, text string) (Macro, int, string, error) {
 	loc := macroRE.FindStringSubmatchIndex(stmt)
 	if loc == nil {
 		return Macro{}, 0, "", &Error{File: file, Line: start + 1,
-			Msg: fmt.Sprintf("want one CREATE OR REPLACE TEMP MACRO %s(…) AS <expression>", stem)}
+			Msg: fmt.Sprintf("want one CREATE OR REPLACE TEMP MACRO %s(…) AS <expression> (or AS TABLE <query>)", stem)}
 	}
 	if name := stmt[loc[2]:loc[3]]; name != stem {
 		return Macro{}, 0, "", &Error{File: file, Line: start + 1,

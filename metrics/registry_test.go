@@ -223,10 +223,12 @@ func TestLoadBadMacros(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
+		`macros/bad_table.sql:5: syntax error at or near "AND"`,
 		`macros/broken.sql:3: Catalog Error: Scalar Function with name no_such_function does not exist!`,
 		`macros/injected.sql:1: the query must be a single SELECT statement`,
+		`macros/injected_table.sql:3: the query must be a single SELECT statement`,
 		`macros/misnamed.sql:1: macro "other_name" does not match the file name "misnamed"`,
-		`macros/persistent.sql:2: want one CREATE OR REPLACE TEMP MACRO persistent(…) AS <expression>`,
+		`macros/persistent.sql:2: want one CREATE OR REPLACE TEMP MACRO persistent(…) AS <expression> (or AS TABLE <query>)`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("errors:\n  %q\nwant:\n  %q", got, want)
