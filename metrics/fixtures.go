@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,9 @@ import (
 // small population whose expected results were worked out by hand:
 //
 //   - fixture.sql: SQL run on an empty, migrated warehouse (INSERTs), with
-//     comments deriving the expected numbers. When it commits no ETL run,
+//     comments deriving the expected numbers. A line "-- include: PATH"
+//     stands for the file at PATH (relative to the folder, e.g.
+//     ../follow_up_7d/fixture.sql): metrics that read one scenario share it. When it commits no ETL run,
 //     the runner adds one: snapshot 1, an EHR load with data as of
 //     2025-12-31 23:59:59.
 //   - valuesets/ (optional): FHIR ValueSets loaded, through the ETL's own
@@ -85,13 +88,45 @@ func FixtureNames(dir string) ([]string, error) {
 	return out, nil
 }
 
+// includeRE is a fixture line that stands for another fixture file.
+var includeRE = regexp.MustCompile(`(?m)^-- include: (\S+)$`)
+
+// readFixture reads a fixture.sql, replacing each "-- include: PATH" line
+// (PATH relative to the file's folder, inside root) by that file's text, so
+// metrics that read one scenario with different windows share one file.
+func readFixture(root, path string) ([]byte, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ferr error
+	out := includeRE.ReplaceAllFunc(text, func(line []byte) []byte {
+		rel := string(includeRE.FindSubmatch(line)[1])
+		target := filepath.Join(filepath.Dir(path), filepath.FromSlash(rel))
+		if r, err := filepath.Rel(root, target); err != nil || strings.HasPrefix(r, "..") {
+			ferr = fmt.Errorf("%s: include %s is outside %s", path, rel, root)
+			return line
+		}
+		if target == path {
+			ferr = fmt.Errorf("%s: includes itself", path)
+			return line
+		}
+		b, err := readFixture(root, target)
+		if err != nil && ferr == nil {
+			ferr = fmt.Errorf("%s: include %s: %w", path, rel, err)
+		}
+		return b
+	})
+	return out, ferr
+}
+
 // RunFixture loads metric name's fixture into a fresh in-memory warehouse,
 // computes the metric and compares it with expect.csv and members.csv. The
 // error is for a fixture that cannot run at all; mismatches are Failures.
 func RunFixture(ctx context.Context, opt FixtureOptions, name string) (*FixtureResult, error) {
 	res := &FixtureResult{Metric: name}
 	dir := filepath.Join(opt.Dir, name)
-	fixture, err := os.ReadFile(filepath.Join(dir, "fixture.sql"))
+	fixture, err := readFixture(opt.Dir, filepath.Join(dir, "fixture.sql"))
 	if err != nil {
 		return nil, err
 	}

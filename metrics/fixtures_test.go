@@ -65,3 +65,33 @@ func TestMetricFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFixtureInclude: "-- include:" lines take another fixture's text,
+// from inside the testdata folder only.
+func TestReadFixtureInclude(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, text string) string {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("a/fixture.sql", "INSERT INTO t VALUES (1);\n")
+	b := write("b/fixture.sql", "-- b reads a's scenario\n-- include: ../a/fixture.sql\nINSERT INTO t VALUES (2);\n")
+	got, err := readFixture(root, b)
+	if want := "-- b reads a's scenario\nINSERT INTO t VALUES (1);\n\nINSERT INTO t VALUES (2);\n"; err != nil || string(got) != want {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+	out := write("c/fixture.sql", "-- include: ../../outside.sql\n")
+	if _, err := readFixture(root, out); err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("include outside the folder: %v", err)
+	}
+	self := write("d/fixture.sql", "-- include: fixture.sql\n")
+	if _, err := readFixture(root, self); err == nil || !strings.Contains(err.Error(), "itself") {
+		t.Fatalf("self include: %v", err)
+	}
+}

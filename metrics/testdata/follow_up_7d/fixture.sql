@@ -1,5 +1,6 @@
--- Hand-made input for follow_up_7d and follow_up_30d (the two folders hold
--- the same file; each expect.csv reads it with its own window). Day k is the
+-- Hand-made input for follow_up_7d and follow_up_30d (follow_up_30d's
+-- fixture.sql includes this file; each expect.csv reads it with its own
+-- window). Day k is the
 -- k-th calendar day after the discharge date (day 0), whatever the hours.
 --
 -- The data's horizon is 2025-06-30 (EHR run data_as_of 2025-06-30 18:00).

@@ -1,6 +1,6 @@
 -- Hand-worked input for the outreach funnel: outreach_delivered_rate,
 -- outreach_opened_rate and outreach_response_rate share this fixture (the
--- three folders hold the same fixture.sql; each has its own expect.csv).
+-- other two folders' fixture.sql include it; each has its own expect.csv).
 --
 -- Rules under test. A message (outreach_messages row with a sending time) is
 -- in every denominator, whatever its outcome. Within 7 days of sending
