@@ -75,128 +75,38 @@
 -- the active groups travel as bits of one integer. Patient-months meet the
 -- groups only where the bit is set (the cases); the others are first
 -- counted per stratum and set of groups, and only those counts meet them.
--- prevalence_per_1000, incidence_per_1000 and care_plan_coverage share this
--- skeleton (params to segments); keep them in step.
+-- prevalence_per_1000, incidence_per_1000 and care_plan_coverage share
+-- the panel, coverages and condition groups (the pop_* table macros).
 WITH params AS (
     SELECT
-        'https://carelens.dev/fhir/ValueSet/condition-' AS group_prefix,
-        24 AS panel_months,
-        ['finished', 'arrived', 'triaged', 'in-progress', 'onleave'] AS visit_statuses,
         ['refuted', 'entered-in-error'] AS not_a_diagnosis,
         ['inactive', 'remission', 'resolved'] AS over_statuses
 ),
-bounds AS (
-    SELECT pop_last_month() AS last_month
-),
--- Months with a performed visit, per patient.
-visit_months AS (
-    SELECT DISTINCT e.patient_id, pop_month_index(e.start_ts) AS m
-    FROM encounters AS e
-    CROSS JOIN params
-    WHERE e.start_ts IS NOT NULL
-      AND list_contains(params.visit_statuses, e.status)
-),
--- A visit in month m puts the patient in the panel for months m .. m +
--- panel_months - 1, so visits at most panel_months apart chain into one
--- run: a run starts at a visit with no other in the panel_months before it
--- and ends at one with no other in the panel_months after it. (One sort of
--- the visit months gives both neighbours; the second window only sees the
--- runs' first and last visits.)
-visit_gaps AS (
-    SELECT v.patient_id, v.m,
-        lag(v.m) OVER by_month AS prev_m,
-        lead(v.m) OVER by_month AS next_m
-    FROM visit_months AS v
-    WINDOW by_month AS (PARTITION BY v.patient_id ORDER BY v.m)
-),
-visit_runs AS (
-    SELECT patient_id, run_first, run_last
-    FROM (
-        SELECT patient_id, is_start, m AS run_first,
-            CASE WHEN is_end THEN m ELSE lead(m) OVER (PARTITION BY patient_id ORDER BY m) END AS run_last
-        FROM (
-            SELECT g.patient_id, g.m,
-                g.prev_m IS NULL OR g.m - g.prev_m > params.panel_months AS is_start,
-                g.next_m IS NULL OR g.next_m - g.m > params.panel_months AS is_end
-            FROM visit_gaps AS g
-            CROSS JOIN params
-        )
-        WHERE is_start OR is_end
-    )
-    WHERE is_start
-),
--- Panel spans: runs of months in the panel, from the month of birth at the
--- earliest, cut at the data's last month and, to be alive on the month's
--- last day, before the month of death.
+-- The active panel as spans of months (macros/pop_panel_spans.sql: a
+-- visit in the 24 months, born, alive on the month's last day).
 panel_spans AS MATERIALIZED (
-    SELECT * FROM (
-        SELECT r.patient_id,
-            -- born by the month's last day (no birth date, as for the 90+: born)
-            greatest(r.run_first, coalesce(pop_month_index(p.birth_date), r.run_first)) AS first_m,
-            least(r.run_last + params.panel_months - 1,
-                  bounds.last_month,
-                  coalesce(pop_month_index(p.deceased_date) - 1, bounds.last_month)) AS last_m,
-            p.birth_date, p.age_90_plus,
-            coalesce(p.sex, 'unknown') AS sex,
-            coalesce(p.zip3, 'unknown') AS zip3,
-            coalesce(p.clinic_id, 'unknown') AS clinic
-        FROM visit_runs AS r
-        JOIN patients AS p ON p.patient_id = r.patient_id
-        CROSS JOIN params
-        CROSS JOIN bounds
-    )
-    WHERE last_m >= first_m
+    SELECT * FROM pop_panel_spans(false)
 ),
--- The payer by payer_at's rule: the coverage in force on the month's last
--- day (status not entered-in-error or draft, started on or before the day,
--- not ended before it); with several, the latest start wins, then the
--- smallest key. A coverage is in force at the end of months cs .. ce.
+-- Coverages with the months at whose end they are in force and their
+-- rank by payer_at's rule (macros/pop_coverage_spans.sql).
 coverage_spans AS (
-    SELECT c.patient_id, c.payer_type,
-        row_number() OVER (PARTITION BY c.patient_id
-                           ORDER BY c.period_start DESC NULLS LAST, c.coverage_key) AS rank,
-        coalesce(pop_month_index(c.period_start), -2147483647) AS cs,
-        coalesce(pop_month_index(c.period_end)
-                 - CASE WHEN c.period_end = last_day(c.period_end) THEN 0 ELSE 1 END, 2147483646) AS ce
-    FROM coverage AS c
-    WHERE coalesce(c.status, '') NOT IN ('entered-in-error', 'draft')
+    SELECT * FROM pop_coverage_spans()
 ),
--- Condition groups, numbered 0, 1, … (one bit each in a BIGINT: at most 63
--- groups).
+-- Condition groups, numbered by bit, and each condition record under each
+-- group one of its codes belongs to (macros/pop_condition_groups.sql,
+-- pop_group_conditions.sql).
 condition_groups AS (
-    SELECT vs.url, substr(vs.url, length(params.group_prefix) + 1) AS condition,
-        CAST(dense_rank() OVER (ORDER BY substr(vs.url, length(params.group_prefix) + 1)) - 1 AS INTEGER) AS bit
-    FROM value_sets AS vs
-    CROSS JOIN params
-    WHERE starts_with(vs.url, params.group_prefix)
-),
-group_codes AS (
-    SELECT DISTINCT g.bit, c.system, c.code
-    FROM value_set_codes AS c
-    JOIN condition_groups AS g ON g.url = c.url
-),
--- Each condition record under each code it carries: its own and its
--- ICD-10-CM coding.
-condition_codes AS (
-    SELECT c.condition_key, c.patient_id, c.code_system AS system, c.code,
-        c.clinical_status, c.verification_status, c.onset_date, c.recorded_date, c.abatement_date
-    FROM conditions AS c
-    UNION ALL
-    SELECT c.condition_key, c.patient_id, 'http://hl7.org/fhir/sid/icd-10-cm', c.icd10_code,
-        c.clinical_status, c.verification_status, c.onset_date, c.recorded_date, c.abatement_date
-    FROM conditions AS c
-    WHERE c.icd10_code IS NOT NULL
+    SELECT * FROM pop_condition_groups()
 ),
 -- Condition records of a group, once per group, active at the end of
 -- months from_m .. to_m: from the month of onset (none: always) to the
 -- month before the abatement's (none: still active). One that is over at
 -- an unknown time is active in no month.
 episodes AS (
-    SELECT DISTINCT cc.condition_key, cc.patient_id, gc.bit,
+    SELECT DISTINCT cc.condition_key, cc.patient_id, cc.bit,
         coalesce(pop_month_index(coalesce(cc.onset_date, cc.recorded_date)), -2147483647) AS from_m,
         coalesce(pop_month_index(cc.abatement_date) - 1, 2147483646) AS to_m
-    FROM condition_codes AS cc
-    JOIN group_codes AS gc ON gc.system = cc.system AND gc.code = cc.code
+    FROM pop_group_conditions() AS cc
     CROSS JOIN params
     WHERE NOT list_contains(params.not_a_diagnosis, coalesce(cc.verification_status, ''))
       AND NOT (cc.abatement_date IS NULL AND coalesce(list_contains(params.over_statuses, cc.clinical_status), false))
