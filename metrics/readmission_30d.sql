@@ -52,27 +52,11 @@ WITH params AS (
         'https://carelens.dev/fhir/ValueSet/enc-discharge-expired' AS expired_url,
         'https://carelens.dev/fhir/ValueSet/enc-discharge-transfer' AS transfer_url
 ),
-discharges AS (
-    SELECT
-        e.encounter_key,
-        e.patient_id,
-        e.clinic_id,
-        e.end_ts AS discharge_ts,
-        CAST(e.end_ts AS DATE) AS discharge_date,
-        e.discharge_system,
-        e.discharge_code
-    FROM encounters AS e
-    CROSS JOIN params
-    WHERE e.class = 'inpatient'
-      AND e.status = 'finished'
-      AND e.end_ts IS NOT NULL
-      AND CAST(e.end_ts AS DATE) + params.window_days <= CAST(appointments_as_of() AS DATE)
-),
 measured AS (
     SELECT
         d.*,
         enc_readmission_day(d.patient_id, d.encounter_key, d.discharge_ts, 1, params.window_days) AS readmission_day
-    FROM discharges AS d
+    FROM enc_discharges((SELECT window_days FROM params)) AS d
     CROSS JOIN params
     WHERE NOT enc_died_at_discharge(d.patient_id, d.discharge_ts, d.discharge_system, d.discharge_code, params.expired_url)
       AND NOT in_value_set(d.discharge_system, d.discharge_code, params.transfer_url)
