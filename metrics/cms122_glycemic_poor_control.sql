@@ -25,55 +25,12 @@
 --                          when there is none or it has no value in %
 -- The populations are macros (metrics/macros/cms122_*, ecqm_*) shared with
 -- gsd_glycemic_controlled and checked patient by patient in cms122_test.go.
--- Age, and the age band and payer dimensions, are taken on 31 December.
--- A year is reported once it is over by the data's horizon (the newest EHR
--- load's data_as_of, appointments_as_of()): while it runs, a patient not yet
--- tested would count as "no assessment", the inverse measure's bad outcome.
--- Without any EHR run recorded every year is reported.
--- Aliases here (hz, per, pt, cand, pop) differ from the names inside the
--- macros, which DuckDB expands in place.
-WITH horizon AS (
-    SELECT CAST(appointments_as_of() AS DATE) AS as_of
-),
-periods AS (
-    SELECT DISTINCT
-        enc.patient_id,
-        make_date(year(enc.start_ts), 1, 1)   AS mp_start,
-        make_date(year(enc.start_ts), 12, 31) AS mp_end
-    FROM encounters AS enc
-    WHERE enc.start_ts IS NOT NULL
-),
-candidates AS (
-    SELECT
-        per.patient_id,
-        per.mp_start,
-        per.mp_end,
-        pt.birth_date,
-        pt.age_90_plus,
-        pt.sex,
-        pt.clinic_id,
-        pt.zip3,
-        age_years(pt.birth_date, per.mp_end) AS age
-    FROM periods AS per
-    JOIN patients AS pt ON pt.patient_id = per.patient_id
-    CROSS JOIN horizon AS hz
-    WHERE hz.as_of IS NULL OR per.mp_end <= hz.as_of
-),
-population AS (
-    SELECT
-        cand.patient_id,
-        cand.mp_start,
-        cand.mp_end,
-        cand.birth_date,
-        cand.age_90_plus,
-        cand.sex,
-        cand.clinic_id,
-        cand.zip3,
-        cms122_denominator_exclusion(cand.patient_id, cand.age, cand.mp_start, cand.mp_end) AS excluded,
-        cms122_glycemic_status(cand.patient_id, cand.mp_start, cand.mp_end)                AS gsa
-    FROM candidates AS cand
-    WHERE cms122_initial_population(cand.patient_id, cand.age, cand.mp_start, cand.mp_end)
-)
+-- The population, its exclusions and the assessment come from the table
+-- macro cms122_population (shared with gsd_glycemic_controlled). Age, and
+-- the age band and payer dimensions, are taken on 31 December. A year is
+-- reported once it is over by the data's horizon: while it runs, a patient
+-- not yet tested would count as "no assessment", the inverse measure's bad
+-- outcome.
 SELECT
     pop.mp_end                                                  AS period_date,
     pop.patient_id                                              AS patient_id,
@@ -88,4 +45,4 @@ SELECT
          THEN 1 ELSE 0 END                                      AS numerator,
     CASE WHEN pop.excluded THEN 0 ELSE 1 END                    AS denominator,
     cms122_glycemic_percent(pop.gsa)                            AS value
-FROM population AS pop
+FROM cms122_population() AS pop

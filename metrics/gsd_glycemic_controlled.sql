@@ -32,48 +32,6 @@ WITH params AS (
     SELECT
         -- Controlled when the most recent glycemic status is below this (%).
         CAST(8.0 AS DOUBLE) AS controlled_below
-),
-horizon AS (
-    SELECT CAST(appointments_as_of() AS DATE) AS as_of
-),
-periods AS (
-    SELECT DISTINCT
-        enc.patient_id,
-        make_date(year(enc.start_ts), 1, 1)   AS mp_start,
-        make_date(year(enc.start_ts), 12, 31) AS mp_end
-    FROM encounters AS enc
-    WHERE enc.start_ts IS NOT NULL
-),
-candidates AS (
-    SELECT
-        per.patient_id,
-        per.mp_start,
-        per.mp_end,
-        pt.birth_date,
-        pt.age_90_plus,
-        pt.sex,
-        pt.clinic_id,
-        pt.zip3,
-        age_years(pt.birth_date, per.mp_end) AS age
-    FROM periods AS per
-    JOIN patients AS pt ON pt.patient_id = per.patient_id
-    CROSS JOIN horizon AS hz
-    WHERE hz.as_of IS NULL OR per.mp_end <= hz.as_of
-),
-population AS (
-    SELECT
-        cand.patient_id,
-        cand.mp_start,
-        cand.mp_end,
-        cand.birth_date,
-        cand.age_90_plus,
-        cand.sex,
-        cand.clinic_id,
-        cand.zip3,
-        cms122_denominator_exclusion(cand.patient_id, cand.age, cand.mp_start, cand.mp_end) AS excluded,
-        cms122_glycemic_status(cand.patient_id, cand.mp_start, cand.mp_end)                AS gsa
-    FROM candidates AS cand
-    WHERE cms122_initial_population(cand.patient_id, cand.age, cand.mp_start, cand.mp_end)
 )
 SELECT
     pop.mp_end                                                  AS period_date,
@@ -90,5 +48,5 @@ SELECT
          THEN 1 ELSE 0 END                                      AS numerator,
     CASE WHEN pop.excluded THEN 0 ELSE 1 END                    AS denominator,
     cms122_glycemic_percent(pop.gsa)                            AS value
-FROM population AS pop
+FROM cms122_population() AS pop
 CROSS JOIN params AS prm
