@@ -12,6 +12,7 @@
 -- The measurement period is a calendar year: one row per patient and year in
 -- the denominator and not excluded, dated 31 December so that a query over a
 -- year (grain year) reports that year's performance rate. Candidate years
+-- (ecqm_candidates)
 -- are those in which the patient has an encounter, since the initial
 -- population needs a qualifying encounter during the year.
 -- Denominator = initial population (cms165_initial_population). Excluded
@@ -23,31 +24,14 @@
 -- is cms165_numerator. The populations are macros (metrics/macros) so that the
 -- per-patient check against the published test deck (cms165_test.go)
 -- evaluates the very same rules.
--- The aliases here (enc, per, pt, ip, cand) differ from the names inside the
+-- The aliases here (ip, cand) differ from the names inside the
 -- macros, which DuckDB expands in place (docs/cms165.md).
 -- Age, and the age band and payer dimensions, are taken on the last day of
 -- the year. A patient aged 90 or over when the data was loaded has no birth
 -- date in the warehouse (PRIVACY.md), so no age: left out of the initial
 -- population, which requires 18 to 85.
-WITH periods AS (
-    SELECT DISTINCT
-        enc.patient_id,
-        make_date(year(enc.start_ts), 1, 1)   AS mp_start,
-        make_date(year(enc.start_ts), 12, 31) AS mp_end
-    FROM encounters AS enc
-    WHERE enc.start_ts IS NOT NULL
-),
-candidates AS (
-    SELECT
-        per.patient_id,
-        per.mp_start,
-        per.mp_end,
-        pt.birth_date,
-        pt.age_90_plus,
-        pt.sex,
-        age_years(pt.birth_date, per.mp_end) AS age
-    FROM periods AS per
-    JOIN patients AS pt ON pt.patient_id = per.patient_id
+WITH candidates AS (
+    SELECT * FROM ecqm_candidates()
 )
 SELECT
     cand.mp_end                                                 AS period_date,

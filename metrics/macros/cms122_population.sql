@@ -4,42 +4,23 @@
 -- patient and calendar measurement year (mp_start .. mp_end) in it, with
 -- birth_date, age_90_plus, sex, clinic_id, zip3, whether the patient is
 -- excluded (cms122_denominator_exclusion) and the glycemic status
--- assessment the numerators read (gsa, cms122_glycemic_status). Candidate
--- years are those in which the patient has an encounter, since the initial
--- population needs a qualifying encounter during the year. A year is
+-- assessment the numerators read (gsa, cms122_glycemic_status), from the
+-- candidate patient-years of ecqm_candidates. A year is
 -- listed once it is over by the data's horizon (the newest EHR load's
 -- data_as_of, appointments_as_of()): while it runs, a patient not yet
 -- tested would count as "no assessment". Without any EHR run recorded
--- every year is. Age is taken on 31 December. Aliases here (hz, per, pt,
+-- every year is. Age is taken on 31 December. Aliases here (hz, ec,
 -- cand) differ from the names inside the macros, which DuckDB expands in
 -- place.
 CREATE OR REPLACE TEMP MACRO cms122_population() AS TABLE
 WITH horizon AS (
     SELECT CAST(appointments_as_of() AS DATE) AS as_of
 ),
-periods AS (
-    SELECT DISTINCT
-        enc.patient_id,
-        make_date(year(enc.start_ts), 1, 1)   AS mp_start,
-        make_date(year(enc.start_ts), 12, 31) AS mp_end
-    FROM encounters AS enc
-    WHERE enc.start_ts IS NOT NULL
-),
 candidates AS (
-    SELECT
-        per.patient_id,
-        per.mp_start,
-        per.mp_end,
-        pt.birth_date,
-        pt.age_90_plus,
-        pt.sex,
-        pt.clinic_id,
-        pt.zip3,
-        age_years(pt.birth_date, per.mp_end) AS age
-    FROM periods AS per
-    JOIN patients AS pt ON pt.patient_id = per.patient_id
+    SELECT ec.*
+    FROM ecqm_candidates() AS ec
     CROSS JOIN horizon AS hz
-    WHERE hz.as_of IS NULL OR per.mp_end <= hz.as_of
+    WHERE hz.as_of IS NULL OR ec.mp_end <= hz.as_of
 )
 SELECT
     cand.patient_id,
