@@ -12,9 +12,8 @@
 -- The measurement period is a calendar year: one row per patient and year in
 -- the denominator and not excluded, dated 31 December so that a query over a
 -- year (grain year) reports that year's performance rate. Candidate years
--- (ecqm_candidates)
--- are those in which the patient has an encounter, since the initial
--- population needs a qualifying encounter during the year.
+-- (ecqm_candidates) are those in which the patient has an encounter, since
+-- the initial population needs a qualifying encounter during the year.
 -- Denominator = initial population (cms165_initial_population). Excluded
 -- patients (cms165_denominator_exclusion) keep their row, marked
 -- denominator_exclusion 1 with denominator and numerator 0, as eCQM
