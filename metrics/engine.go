@@ -391,15 +391,12 @@ func lastFullMonthEnd(last, today time.Time) time.Time {
 
 // withConn runs fn on a dedicated connection holding reg's macros.
 func withConn(ctx context.Context, db DB, reg *Registry, fn func(*sql.Conn) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close()
-	if err := reg.install(ctx, conn); err != nil {
-		return err
-	}
-	return fn(conn)
+	return onConn(ctx, db, func(conn *sql.Conn) error {
+		if err := reg.install(ctx, conn); err != nil {
+			return err
+		}
+		return fn(conn)
+	})
 }
 
 // lastDataDate returns the latest period_date of d's rows that is not after

@@ -205,13 +205,22 @@ func (e *Engine) RefreshOnly(ctx context.Context, force bool, names ...string) (
 	// default).
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
-	workers, restore, err := e.singleThreaded(ctx, reg)
+	// One connection (no macros needed) reads the last timings and sets
+	// the thread count; it goes back to the pool before the workers start.
+	var workers int
+	var order []int
+	var restore func()
+	err = onConn(ctx, e.db, func(conn *sql.Conn) error {
+		var err error
+		order = longestFirst(ctx, conn, defs)
+		workers, restore, err = e.singleThreaded(ctx, conn)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer restore()
 	workers = min(workers, len(defs))
-	order := e.longestFirst(ctx, reg, defs)
 	var mu sync.Mutex
 	lo, hi := 0, len(order)
 	take := func(fromSlow bool) (int, bool) {
@@ -270,47 +279,51 @@ func (e *Engine) RefreshOnly(ctx context.Context, force bool, names ...string) (
 	return rep, nil
 }
 
+// onConn runs fn on a dedicated connection without installing macros.
+func onConn(ctx context.Context, db DB, fn func(*sql.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	return fn(conn)
+}
+
 // singleThreaded sets DuckDB to one thread per query for a refresh by
 // several workers and returns the number of workers (EngineOptions, else
-// DuckDB's thread count) and the function that restores the thread count.
-func (e *Engine) singleThreaded(ctx context.Context, reg *Registry) (workers int, restore func(), err error) {
+// DuckDB's thread count) and the function that restores the thread count
+// (on a connection of its own, after conn is back in the pool).
+func (e *Engine) singleThreaded(ctx context.Context, conn *sql.Conn) (workers int, restore func(), err error) {
 	var threads int
-	err = withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
-		return conn.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS INTEGER)`).Scan(&threads)
-	})
-	if err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT CAST(current_setting('threads') AS INTEGER)`).Scan(&threads); err != nil {
 		return 0, nil, fmt.Errorf("read DuckDB threads: %w", err)
 	}
 	workers = e.refreshWorkers
 	if workers <= 0 {
 		workers = max(threads, 1)
 	}
-	set := func(ctx context.Context, n int) error {
-		return withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
-			_, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", n))
-			return err
-		})
-	}
 	if workers == 1 || threads == 1 {
 		return workers, func() {}, nil
 	}
-	if err := set(ctx, 1); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET threads = 1"); err != nil {
 		return 0, nil, fmt.Errorf("set DuckDB threads: %w", err)
 	}
-	return workers, func() { _ = set(context.WithoutCancel(ctx), threads) }, nil
+	return workers, func() {
+		ctx := context.WithoutCancel(ctx)
+		_ = onConn(ctx, e.db, func(conn *sql.Conn) error {
+			_, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", threads))
+			return err
+		})
+	}, nil
 }
 
 // longestFirst returns the indexes of defs in the order to refresh them:
 // the slowest last time first (metrics never refreshed count as slowest),
 // so the workers do not end with one long metric running alone.
-func (e *Engine) longestFirst(ctx context.Context, reg *Registry, defs []*Definition) []int {
+func longestFirst(ctx context.Context, conn *sql.Conn, defs []*Definition) []int {
 	took := map[string]float64{}
-	_ = withConn(ctx, e.db, reg, func(conn *sql.Conn) error {
-		rows, err := conn.QueryContext(ctx, `SELECT metric, seconds FROM metric_refreshes`)
-		if err != nil {
-			return err // not migrated: any order will do
-		}
-		defer rows.Close()
+	// Not migrated (no table): any order will do.
+	if rows, err := conn.QueryContext(ctx, `SELECT metric, seconds FROM metric_refreshes`); err == nil {
 		for rows.Next() {
 			var name string
 			var secs float64
@@ -318,8 +331,8 @@ func (e *Engine) longestFirst(ctx context.Context, reg *Registry, defs []*Defini
 				took[name] = secs
 			}
 		}
-		return rows.Err()
-	})
+		rows.Close()
+	}
 	order := make([]int, len(defs))
 	for i := range order {
 		order[i] = i
